@@ -1,0 +1,34 @@
+//! gst-faceid: GStreamer elements that put people's names on their faces.
+//!
+//! See ARCHITECTURE.md for the map. The GStreamer glue (`overlay`, `train`) is thin; the work is
+//! in plain modules: [`face`] (dlib), [`model`] (classifier and model file).
+
+pub mod analyzer;
+pub mod draw;
+pub mod face;
+pub mod model;
+
+mod overlay;
+mod train;
+
+pub use overlay::{Detector, FaceIdOverlay};
+pub use train::FaceIdTrain;
+
+use gst::glib;
+
+fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    overlay::register(plugin)?;
+    train::register(plugin)
+}
+
+gst::plugin_define!(
+    faceid,
+    env!("CARGO_PKG_DESCRIPTION"),
+    plugin_init,
+    concat!(env!("CARGO_PKG_VERSION"), "-", env!("COMMIT_ID")),
+    "MIT/X11",
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_REPOSITORY"),
+    env!("BUILD_REL_DATE")
+);

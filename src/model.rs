@@ -1,0 +1,854 @@
+//! The classifier and its model file.
+//!
+//! A [`Model`] holds the people's names (labels), every training encoding with the photo it came
+//! from, a softmax classifier trained on them with linfa (multinomial logistic regression: one
+//! confidence per person, like the hobby script's Keras softmax), the distance beyond which a face
+//! is a stranger, and the identity of the encoder weights that made the encodings.
+//!
+//! Classification combines the two views of the training data: the softmax says *which* person a
+//! face is most like, and the nearest training photo (linfa-nn) says whether it is close enough
+//! to be that person at all; a stranger is far from every photo, so it is unknown, not given the
+//! nearest name.
+//!
+//! The file is JSON with a format name and version first. Loading validates everything and never
+//! panics; saving writes a temporary file next to the target and renames it over.
+
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use linfa::prelude::*;
+use linfa_logistic::MultiLogisticRegression;
+use linfa_nn::distance::L2Dist;
+use linfa_nn::{LinearSearch, NearestNeighbour};
+use ndarray::{Array1, Array2, ArrayView1};
+use serde::{Deserialize, Serialize};
+
+use crate::face::{ENCODING_DIM, EncoderId, Encoding};
+
+/// The `format` field of every model file.
+pub const FORMAT_NAME: &str = "gst-faceid-model";
+/// The model file version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// dlib's usual same-person distance: farther than this from every photo of a person is not them.
+pub const DEFAULT_UNKNOWN_DISTANCE: f32 = 0.6;
+/// Model files larger than this are refused before reading (100 000 photos take ~300 MB).
+pub const MAX_MODEL_FILE_BYTES: u64 = 512 * 1024 * 1024;
+/// Longest label accepted.
+pub const MAX_LABEL_CHARS: usize = 256;
+
+/// One training encoding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    /// Index into [`Model::labels`].
+    pub label: usize,
+    /// The face encoding.
+    pub encoding: Encoding,
+    /// Where it came from (file name or frame number), for reports.
+    pub source: String,
+}
+
+/// Softmax (multinomial logistic) classifier: `scores = softmax(x · weights + bias)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Softmax {
+    /// `ENCODING_DIM` rows, one column per label.
+    pub weights: Array2<f32>,
+    /// One per label.
+    pub bias: Array1<f32>,
+}
+
+impl Softmax {
+    fn uniform(n_labels: usize) -> Softmax {
+        Softmax {
+            weights: Array2::zeros((ENCODING_DIM, n_labels)),
+            bias: Array1::zeros(n_labels),
+        }
+    }
+
+    /// Confidence per label, summing to 1.
+    pub fn scores(&self, encoding: &Encoding) -> Vec<f32> {
+        let x = ArrayView1::from(&encoding[..]);
+        let mut z = x.dot(&self.weights) + &self.bias;
+        let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        z.mapv_inplace(|v| (v - max).exp());
+        let sum = z.sum();
+        if sum > 0.0 && sum.is_finite() {
+            z.mapv_inplace(|v| v / sum);
+        }
+        z.to_vec()
+    }
+}
+
+/// What the model says about one face.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    /// The most likely person (index into labels), even when unknown.
+    pub best: usize,
+    /// Whether the face is close enough to `best`'s photos to be them.
+    pub known: bool,
+    /// Softmax confidence of `best`.
+    pub confidence: f32,
+    /// Distance to the nearest training photo of `best`.
+    pub distance: f32,
+    /// Softmax confidence of every label, in label order.
+    pub scores: Vec<f32>,
+}
+
+impl Prediction {
+    /// The label index when known, `None` for a stranger.
+    pub fn label(&self) -> Option<usize> {
+        self.known.then_some(self.best)
+    }
+}
+
+/// Training settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainOptions {
+    /// L2 regularisation of the softmax.
+    pub alpha: f32,
+    /// Optimiser iterations.
+    pub max_iterations: u64,
+    /// Unknown distance written into the model.
+    pub unknown_distance: f32,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            alpha: 1e-3,
+            max_iterations: 300,
+            unknown_distance: DEFAULT_UNKNOWN_DISTANCE,
+        }
+    }
+}
+
+/// A trained face model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    /// People's names, in classifier order.
+    pub labels: Vec<String>,
+    /// Training encodings.
+    pub samples: Vec<Sample>,
+    /// The encoder weights that made the encodings.
+    pub encoder: EncoderId,
+    /// The classifier.
+    pub softmax: Softmax,
+    /// Beyond this distance from a person's nearest photo, a face is unknown.
+    pub unknown_distance: f32,
+}
+
+/// Why a model could not be loaded, trained or saved. Messages say what to do.
+#[derive(Debug)]
+pub enum ModelError {
+    /// Reading or writing the file failed.
+    Io(PathBuf, std::io::Error),
+    /// Not a model file, or damaged.
+    Corrupt(String),
+    /// Written by a newer gst-faceid.
+    NewerVersion(u32),
+    /// Made with other encoder weights than the ones loaded.
+    EncoderMismatch {
+        /// In the model file.
+        model: EncoderId,
+        /// Loaded now.
+        loaded: EncoderId,
+    },
+    /// Nothing to train on.
+    NoSamples,
+    /// The optimiser failed.
+    Training(String),
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelError::Io(path, e) => write!(f, "{}: {e}", path.display()),
+            ModelError::Corrupt(why) => write!(
+                f,
+                "not a valid gst-faceid model file ({why}); train it again with faceidtrain or `faceid train`"
+            ),
+            ModelError::NewerVersion(v) => write!(
+                f,
+                "the model file has format version {v}, made by a newer gst-faceid; this one reads \
+                 version {FORMAT_VERSION}: upgrade gst-faceid or train the model again"
+            ),
+            ModelError::EncoderMismatch { model, loaded } => write!(
+                f,
+                "the model was built with encoder weights {} (sha256 {}), but {} (sha256 {}) is \
+                 loaded; encodings from different weights do not compare: use the same encoder \
+                 weights or train the model again",
+                model.file_name, model.sha256, loaded.file_name, loaded.sha256
+            ),
+            ModelError::NoSamples => write!(
+                f,
+                "no usable face to train on: every photo had no face or more than one face"
+            ),
+            ModelError::Training(why) => write!(f, "training failed: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ModelError {}
+
+fn corrupt(why: impl Into<String>) -> ModelError {
+    ModelError::Corrupt(why.into())
+}
+
+/// Encodings gathered for training, on top of an existing model's (faceidtrain's `append`).
+/// A label trained again replaces its earlier photos, so running the same person's training
+/// twice does not count their photos twice.
+#[derive(Clone, Debug, Default)]
+pub struct TrainingSet {
+    labels: Vec<String>,
+    samples: Vec<Sample>,
+    renewed: Vec<bool>,
+}
+
+impl TrainingSet {
+    /// Starts from nothing, or from the photos of an existing model.
+    pub fn new(existing: Option<&Model>) -> TrainingSet {
+        match existing {
+            Some(m) => TrainingSet {
+                labels: m.labels.clone(),
+                samples: m.samples.clone(),
+                renewed: vec![false; m.labels.len()],
+            },
+            None => TrainingSet::default(),
+        }
+    }
+
+    /// Adds one photo's encoding for `label`.
+    pub fn add(&mut self, label: &str, encoding: Encoding, source: String) {
+        let index = match self.labels.iter().position(|l| l == label) {
+            Some(i) => i,
+            None => {
+                self.labels.push(label.to_string());
+                self.renewed.push(true);
+                self.labels.len() - 1
+            }
+        };
+        if !self.renewed[index] {
+            self.samples.retain(|s| s.label != index);
+            self.renewed[index] = true;
+        }
+        self.samples.push(Sample {
+            label: index,
+            encoding,
+            source,
+        });
+    }
+
+    /// Encodings added in this session, per label (labels in model order, zero when none).
+    pub fn added_counts(&self) -> Vec<(String, usize)> {
+        self.labels
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.renewed[*i])
+            .map(|(i, l)| {
+                (
+                    l.clone(),
+                    self.samples.iter().filter(|s| s.label == i).count(),
+                )
+            })
+            .collect()
+    }
+
+    /// Whether this session added anything.
+    pub fn has_new_samples(&self) -> bool {
+        self.renewed.iter().any(|r| *r)
+    }
+
+    /// Trains a model over every photo.
+    pub fn train(self, encoder: EncoderId, options: &TrainOptions) -> Result<Model, ModelError> {
+        Model::train(self.labels, self.samples, encoder, options)
+    }
+}
+
+/// A model ready to classify: the softmax plus each person's photos as one matrix for the
+/// nearest-neighbour search. Build once per model, use per face.
+#[derive(Clone, Debug)]
+pub struct Classifier {
+    labels: Vec<String>,
+    softmax: Softmax,
+    per_label: Vec<Array2<f32>>,
+    unknown_distance: f32,
+}
+
+impl Classifier {
+    /// Prepares `model` for classification.
+    pub fn new(model: &Model) -> Classifier {
+        let per_label = (0..model.labels.len())
+            .map(|label| {
+                let rows: Vec<&Sample> =
+                    model.samples.iter().filter(|s| s.label == label).collect();
+                Array2::from_shape_fn((rows.len(), ENCODING_DIM), |(i, j)| rows[i].encoding[j])
+            })
+            .collect();
+        Classifier {
+            labels: model.labels.clone(),
+            softmax: model.softmax.clone(),
+            per_label,
+            unknown_distance: model.unknown_distance,
+        }
+    }
+
+    /// People's names, in score order.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// The distance beyond which a face is unknown.
+    pub fn unknown_distance(&self) -> f32 {
+        self.unknown_distance
+    }
+
+    /// Overrides the unknown distance stored in the model.
+    pub fn set_unknown_distance(&mut self, distance: f32) {
+        self.unknown_distance = distance;
+    }
+
+    /// Classifies one encoding.
+    pub fn classify(&self, encoding: &Encoding) -> Prediction {
+        let scores = self.softmax.scores(encoding);
+        let best = scores
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        let distance = self.nearest_distance(encoding, best);
+        Prediction {
+            best,
+            known: distance <= self.unknown_distance,
+            confidence: scores.get(best).copied().unwrap_or(0.0),
+            distance,
+            scores,
+        }
+    }
+
+    /// Distance from `encoding` to the nearest training photo of `label` (linfa-nn linear search;
+    /// models hold tens to thousands of photos, where a linear scan beats building a tree).
+    pub fn nearest_distance(&self, encoding: &Encoding, label: usize) -> f32 {
+        let Some(points) = self.per_label.get(label).filter(|p| p.nrows() > 0) else {
+            return f32::INFINITY;
+        };
+        let query = ArrayView1::from(&encoding[..]);
+        let Ok(index) = LinearSearch::new().from_batch(points, L2Dist) else {
+            return f32::INFINITY;
+        };
+        match index.k_nearest(query, 1) {
+            Ok(found) => found
+                .first()
+                .map(|(p, _)| crate::face::distance_view(p, &query))
+                .unwrap_or(f32::INFINITY),
+            Err(_) => f32::INFINITY,
+        }
+    }
+}
+
+// ---- file format -------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct FileHeader {
+    format: String,
+    version: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSample {
+    label: usize,
+    source: String,
+    encoding: Vec<f32>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileClassifier {
+    kind: String,
+    weights: Vec<Vec<f32>>,
+    bias: Vec<f32>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileV1 {
+    format: String,
+    version: u32,
+    encoder: EncoderId,
+    labels: Vec<String>,
+    counts: Vec<usize>,
+    unknown_distance: f32,
+    classifier: FileClassifier,
+    samples: Vec<FileSample>,
+}
+
+fn validate_label(label: &str) -> Result<(), ModelError> {
+    if label.trim().is_empty() {
+        return Err(corrupt("empty label"));
+    }
+    if label.chars().count() > MAX_LABEL_CHARS {
+        return Err(corrupt(format!(
+            "label longer than {MAX_LABEL_CHARS} characters"
+        )));
+    }
+    if label.chars().any(char::is_control) {
+        return Err(corrupt("label with control characters"));
+    }
+    Ok(())
+}
+
+impl Model {
+    /// Trains the classifier over `samples` (labels indexed into `labels`).
+    pub fn train(
+        labels: Vec<String>,
+        samples: Vec<Sample>,
+        encoder: EncoderId,
+        options: &TrainOptions,
+    ) -> Result<Model, ModelError> {
+        if samples.is_empty() || labels.is_empty() {
+            return Err(ModelError::NoSamples);
+        }
+        for l in &labels {
+            validate_label(l)?;
+        }
+        if let Some(s) = samples.iter().find(|s| s.label >= labels.len()) {
+            return Err(corrupt(format!("sample label {} out of range", s.label)));
+        }
+        // Drop labels that have no sample left, keeping order.
+        let mut used = vec![false; labels.len()];
+        for s in &samples {
+            used[s.label] = true;
+        }
+        let mut remap = vec![usize::MAX; labels.len()];
+        let mut kept_labels = Vec::new();
+        for (i, l) in labels.into_iter().enumerate() {
+            if used[i] {
+                remap[i] = kept_labels.len();
+                kept_labels.push(l);
+            }
+        }
+        let samples: Vec<Sample> = samples
+            .into_iter()
+            .map(|s| Sample {
+                label: remap[s.label],
+                ..s
+            })
+            .collect();
+
+        let softmax = if kept_labels.len() == 1 {
+            Softmax::uniform(1)
+        } else {
+            let x = Array2::from_shape_fn((samples.len(), ENCODING_DIM), |(i, j)| {
+                samples[i].encoding[j] as f64
+            });
+            let y = Array1::from_iter(samples.iter().map(|s| s.label));
+            let dataset = Dataset::new(x, y);
+            let fitted = MultiLogisticRegression::default()
+                .alpha(options.alpha as f64)
+                .max_iterations(options.max_iterations)
+                .fit(&dataset)
+                .map_err(|e| ModelError::Training(e.to_string()))?;
+            // linfa orders the columns by class value; ours are 0..n, but map explicitly.
+            let n = kept_labels.len();
+            let mut weights = Array2::<f32>::zeros((ENCODING_DIM, n));
+            let mut bias = Array1::<f32>::zeros(n);
+            for (col, &class) in fitted.classes().iter().enumerate() {
+                for row in 0..ENCODING_DIM {
+                    weights[[row, class]] = fitted.params()[[row, col]] as f32;
+                }
+                bias[class] = fitted.intercept()[col] as f32;
+            }
+            Softmax { weights, bias }
+        };
+        let model = Model {
+            labels: kept_labels,
+            samples,
+            encoder,
+            softmax,
+            unknown_distance: options.unknown_distance,
+        };
+        model.validate()?;
+        Ok(model)
+    }
+
+    /// Number of training encodings per label.
+    pub fn counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.labels.len()];
+        for s in &self.samples {
+            if let Some(c) = counts.get_mut(s.label) {
+                *c += 1;
+            }
+        }
+        counts
+    }
+
+    /// Index of a label.
+    pub fn label_index(&self, label: &str) -> Option<usize> {
+        self.labels.iter().position(|l| l == label)
+    }
+
+    /// Checks every invariant a loaded or trained model must hold.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let n = self.labels.len();
+        if n == 0 {
+            return Err(corrupt("no labels"));
+        }
+        for (i, l) in self.labels.iter().enumerate() {
+            validate_label(l)?;
+            if self.labels[..i].contains(l) {
+                return Err(corrupt(format!("label {l:?} appears twice")));
+            }
+        }
+        if self.samples.is_empty() {
+            return Err(corrupt("no samples"));
+        }
+        for s in &self.samples {
+            if s.label >= n {
+                return Err(corrupt(format!("sample label {} out of range", s.label)));
+            }
+            if s.encoding.iter().any(|v| !v.is_finite()) {
+                return Err(corrupt("non-finite number in an encoding"));
+            }
+        }
+        if self.counts().contains(&0) {
+            return Err(corrupt("a label has no samples"));
+        }
+        if self.softmax.weights.dim() != (ENCODING_DIM, n) || self.softmax.bias.len() != n {
+            return Err(corrupt("classifier dimensions do not match the labels"));
+        }
+        if self
+            .softmax
+            .weights
+            .iter()
+            .chain(self.softmax.bias.iter())
+            .any(|v| !v.is_finite())
+        {
+            return Err(corrupt("non-finite number in the classifier"));
+        }
+        if !(self.unknown_distance.is_finite() && self.unknown_distance > 0.0) {
+            return Err(corrupt("unknown_distance must be a positive number"));
+        }
+        if self.encoder.sha256.len() != 64
+            || !self.encoder.sha256.chars().all(|c| c.is_ascii_hexdigit())
+        {
+            return Err(corrupt("encoder sha256 is not 64 hex digits"));
+        }
+        Ok(())
+    }
+
+    /// Refuses a model whose encodings came from other encoder weights.
+    pub fn check_encoder(&self, loaded: &EncoderId) -> Result<(), ModelError> {
+        if self.encoder.sha256 == loaded.sha256 {
+            Ok(())
+        } else {
+            Err(ModelError::EncoderMismatch {
+                model: self.encoder.clone(),
+                loaded: loaded.clone(),
+            })
+        }
+    }
+
+    /// Parses and validates a model file's bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model, ModelError> {
+        if bytes.is_empty() {
+            return Err(corrupt("the file is empty"));
+        }
+        let header: FileHeader =
+            serde_json::from_slice(bytes).map_err(|e| corrupt(format!("{e}")))?;
+        if header.format != FORMAT_NAME {
+            return Err(corrupt(format!(
+                "format is {:?}, not {FORMAT_NAME:?}",
+                header.format
+            )));
+        }
+        if header.version > FORMAT_VERSION {
+            return Err(ModelError::NewerVersion(header.version));
+        }
+        if header.version != FORMAT_VERSION {
+            return Err(corrupt(format!(
+                "unknown format version {}",
+                header.version
+            )));
+        }
+        let file: FileV1 = serde_json::from_slice(bytes).map_err(|e| corrupt(format!("{e}")))?;
+        let n = file.labels.len();
+        if file.counts.len() != n {
+            return Err(corrupt("counts do not match labels"));
+        }
+        let mut samples = Vec::with_capacity(file.samples.len());
+        for s in file.samples {
+            let encoding: Encoding = s.encoding.as_slice().try_into().map_err(|_| {
+                corrupt(format!(
+                    "an encoding has {} numbers, not {ENCODING_DIM}",
+                    s.encoding.len()
+                ))
+            })?;
+            samples.push(Sample {
+                label: s.label,
+                encoding,
+                source: s.source,
+            });
+        }
+        if file.classifier.kind != "softmax" {
+            return Err(corrupt(format!(
+                "unknown classifier {:?}",
+                file.classifier.kind
+            )));
+        }
+        if file.classifier.weights.len() != ENCODING_DIM
+            || file.classifier.weights.iter().any(|row| row.len() != n)
+        {
+            return Err(corrupt("classifier dimensions do not match the labels"));
+        }
+        let weights =
+            Array2::from_shape_fn((ENCODING_DIM, n), |(r, c)| file.classifier.weights[r][c]);
+        let model = Model {
+            labels: file.labels,
+            samples,
+            encoder: file.encoder,
+            softmax: Softmax {
+                weights,
+                bias: Array1::from(file.classifier.bias),
+            },
+            unknown_distance: file.unknown_distance,
+        };
+        model.validate()?;
+        if model.counts() != file.counts {
+            return Err(corrupt("counts do not match the samples"));
+        }
+        Ok(model)
+    }
+
+    /// Serialises the model.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let file = FileV1 {
+            format: FORMAT_NAME.to_string(),
+            version: FORMAT_VERSION,
+            encoder: self.encoder.clone(),
+            labels: self.labels.clone(),
+            counts: self.counts(),
+            unknown_distance: self.unknown_distance,
+            classifier: FileClassifier {
+                kind: "softmax".into(),
+                weights: self
+                    .softmax
+                    .weights
+                    .rows()
+                    .into_iter()
+                    .map(|r| r.to_vec())
+                    .collect(),
+                bias: self.softmax.bias.to_vec(),
+            },
+            samples: self
+                .samples
+                .iter()
+                .map(|s| FileSample {
+                    label: s.label,
+                    source: s.source.clone(),
+                    encoding: s.encoding.to_vec(),
+                })
+                .collect(),
+        };
+        // Serialising plain structs of strings and numbers cannot fail.
+        serde_json::to_vec(&file).unwrap_or_default()
+    }
+
+    /// Loads and validates a model file.
+    pub fn load(path: &Path) -> Result<Model, ModelError> {
+        let meta = std::fs::metadata(path).map_err(|e| ModelError::Io(path.to_path_buf(), e))?;
+        if meta.len() > MAX_MODEL_FILE_BYTES {
+            return Err(corrupt(format!(
+                "{} is {} bytes, more than the {MAX_MODEL_FILE_BYTES} a model file may have",
+                path.display(),
+                meta.len()
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(|e| ModelError::Io(path.to_path_buf(), e))?;
+        Model::from_bytes(&bytes)
+    }
+
+    /// Writes the model to `path` atomically: a temporary file in the same folder, flushed to
+    /// disk, then renamed over `path`. On failure `path` is untouched.
+    pub fn save(&self, path: &Path) -> Result<(), ModelError> {
+        write_atomically(path, &self.to_bytes())
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it to `path`.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
+    let io = |e| ModelError::Io(path.to_path_buf(), e);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io(std::io::Error::other("not a file name")))?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoder() -> EncoderId {
+        EncoderId {
+            file_name: "x.dat".into(),
+            sha256: "ab".repeat(32),
+        }
+    }
+
+    fn enc(seed: f32, axis: usize) -> Encoding {
+        let mut e = [0.0f32; ENCODING_DIM];
+        for (i, v) in e.iter_mut().enumerate() {
+            *v = ((i as f32 * 0.37 + seed).sin()) * 0.02;
+        }
+        e[axis] += 0.5;
+        e
+    }
+
+    fn toy_model() -> Model {
+        let mut samples = Vec::new();
+        for (label, axis) in [(0, 3), (1, 40), (2, 90)] {
+            for k in 0..3 {
+                samples.push(Sample {
+                    label,
+                    encoding: enc(k as f32 + label as f32 * 10.0, axis),
+                    source: format!("{label}-{k}"),
+                });
+            }
+        }
+        Model::train(
+            vec!["amy".into(), "raj".into(), "쯔위".into()],
+            samples,
+            encoder(),
+            &TrainOptions::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn classifies_near_points_and_leaves_strangers_unknown() {
+        let model = Classifier::new(&toy_model());
+        let p = model.classify(&enc(100.0, 40));
+        assert_eq!(p.label(), Some(1));
+        assert!(p.confidence > 0.5, "{p:?}");
+        assert!((p.scores.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+        let stranger = enc(5.0, 120);
+        let mut far = stranger;
+        far[120] += 0.5;
+        assert_eq!(model.classify(&far).label(), None);
+    }
+
+    #[test]
+    fn round_trips_through_bytes_and_disk() {
+        let model = toy_model();
+        let back = Model::from_bytes(&model.to_bytes()).unwrap();
+        assert_eq!(back, model);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.faceid");
+        model.save(&path).unwrap();
+        assert_eq!(Model::load(&path).unwrap(), model);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+    }
+
+    #[test]
+    fn single_person_model_works() {
+        let samples = vec![Sample {
+            label: 0,
+            encoding: enc(1.0, 3),
+            source: "a".into(),
+        }];
+        let model = Model::train(
+            vec!["solo".into()],
+            samples,
+            encoder(),
+            &TrainOptions::default(),
+        )
+        .unwrap();
+        let p = Classifier::new(&model).classify(&enc(1.0, 3));
+        assert_eq!(p.label(), Some(0));
+        assert_eq!(p.confidence, 1.0);
+    }
+
+    #[test]
+    fn bad_files_are_refused_without_panic() {
+        let good = toy_model().to_bytes();
+        assert!(matches!(
+            Model::from_bytes(b""),
+            Err(ModelError::Corrupt(_))
+        ));
+        assert!(matches!(
+            Model::from_bytes(&good[..good.len() / 2]),
+            Err(ModelError::Corrupt(_))
+        ));
+        assert!(matches!(
+            Model::from_bytes(b"\x00\x01garbage"),
+            Err(ModelError::Corrupt(_))
+        ));
+        let newer =
+            String::from_utf8(good.clone())
+                .unwrap()
+                .replacen("\"version\":1", "\"version\":7", 1);
+        let err = Model::from_bytes(newer.as_bytes()).unwrap_err();
+        assert!(matches!(err, ModelError::NewerVersion(7)));
+        assert!(err.to_string().contains("newer gst-faceid"));
+        let lying = String::from_utf8(good.clone()).unwrap().replacen(
+            "\"counts\":[3,",
+            "\"counts\":[1000000000,",
+            1,
+        );
+        assert!(matches!(
+            Model::from_bytes(lying.as_bytes()),
+            Err(ModelError::Corrupt(_))
+        ));
+        let nan = String::from_utf8(good).unwrap().replacen(
+            "\"unknown_distance\":0.6",
+            "\"unknown_distance\":-1",
+            1,
+        );
+        assert!(matches!(
+            Model::from_bytes(nan.as_bytes()),
+            Err(ModelError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn other_encoder_weights_are_refused() {
+        let model = toy_model();
+        let other = EncoderId {
+            file_name: "other.dat".into(),
+            sha256: "cd".repeat(32),
+        };
+        let err = model.check_encoder(&other).unwrap_err();
+        assert!(err.to_string().contains("train the model again"));
+        assert!(model.check_encoder(&encoder()).is_ok());
+    }
+
+    #[test]
+    fn failed_save_keeps_the_old_file() {
+        let model = toy_model();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing-dir").join("m.faceid");
+        assert!(model.save(&path).is_err());
+    }
+}
