@@ -1,0 +1,397 @@
+//! `faceid annotate INPUT -m MODEL -o OUTPUT`: decode, `faceidoverlay`, encode, and mux with
+//! the original audio stream copied untouched (re-encoded only when the container cannot take
+//! it). Written to a temporary name and renamed at the end.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gst::prelude::*;
+
+use crate::WeightsArgs;
+use crate::progress::Progress;
+
+#[derive(clap::Args)]
+pub struct AnnotateArgs {
+    /// Video to annotate (any file GStreamer can play).
+    input: PathBuf,
+    /// Model file from `faceid train` or faceidtrain.
+    #[arg(short, long, value_name = "MODEL")]
+    model: PathBuf,
+    /// Output video; the container follows the extension (.mp4, .mkv).
+    #[arg(short, long, value_name = "OUTPUT")]
+    output: PathBuf,
+    /// Also write one JSON line per frame: {"frame", "faces": [{"box", "label", "confidence"}]}.
+    #[arg(long, value_name = "FILE.jsonl")]
+    detections: Option<PathBuf>,
+    /// Video quality: x264 constant-quality factor (lower is better and bigger; 18-28 is usual).
+    #[arg(long, default_value_t = 20)]
+    quality: u32,
+    /// Extra faceidoverlay properties, e.g. --set threshold=0.7 --set show-confidences=false.
+    #[arg(long = "set", value_name = "PROPERTY=VALUE")]
+    overlay_properties: Vec<String>,
+    #[command(flatten)]
+    weights: WeightsArgs,
+}
+
+fn make(factory: &str) -> Result<gst::Element, String> {
+    gst::ElementFactory::make(factory).build().map_err(|_| {
+        format!(
+            "GStreamer element {factory} is missing: install the GStreamer plugins (see README)"
+        )
+    })
+}
+
+/// Muxer for the output's extension.
+fn muxer_for(output: &Path) -> Result<gst::Element, String> {
+    let ext = output
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "mp4" | "m4v" | "mov" => make("mp4mux"),
+        "mkv" => make("matroskamux"),
+        _ => Err(format!(
+            "cannot tell the container from {}: use .mp4 or .mkv",
+            output.display()
+        )),
+    }
+}
+
+/// One JSON line for a frame, from the ROI metas faceidoverlay attached.
+fn detections_line(frame: u64, buffer: &gst::BufferRef) -> String {
+    let faces: Vec<serde_json::Value> = buffer
+        .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
+        .filter(|m| m.roi_type() == "face")
+        .map(|m| {
+            let (x, y, w, h) = m.rect();
+            let param = m.param("faceid");
+            let known = param
+                .and_then(|p| p.get::<bool>("known").ok())
+                .unwrap_or(false);
+            let label = param
+                .and_then(|p| p.get::<String>("label").ok())
+                .filter(|_| known);
+            let confidence = param.and_then(|p| p.get::<f64>("confidence").ok());
+            let track = param
+                .and_then(|p| p.get::<i64>("track").ok())
+                .filter(|t| *t >= 0);
+            let mut face = serde_json::json!({
+                "box": [x, y, w, h],
+                "label": label,
+                "confidence": confidence,
+            });
+            if let Some(t) = track {
+                face["track"] = t.into();
+            }
+            face
+        })
+        .collect();
+    serde_json::json!({ "frame": frame, "faces": faces }).to_string()
+}
+
+pub fn run(args: &AnnotateArgs) -> Result<(), String> {
+    if !args.input.is_file() {
+        return Err(format!("{} is not a file", args.input.display()));
+    }
+    if let (Ok(a), Ok(b)) = (args.input.canonicalize(), args.output.canonicalize())
+        && a == b
+    {
+        return Err("the output would overwrite the input: choose another output name".into());
+    }
+    let file_name = args
+        .output
+        .file_name()
+        .ok_or_else(|| format!("{} is not a file name", args.output.display()))?;
+    let partial = args
+        .output
+        .with_file_name(format!(".{}.partial", file_name.to_string_lossy()));
+
+    let pipeline = gst::Pipeline::new();
+    let src = gst::ElementFactory::make("filesrc")
+        .property("location", &args.input)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let parse = make("parsebin")?;
+    let mux = muxer_for(&args.output)?;
+    let sink = gst::ElementFactory::make("filesink")
+        .property("location", &partial)
+        .build()
+        .map_err(|e| e.to_string())?;
+    pipeline
+        .add_many([&src, &parse, &mux, &sink])
+        .map_err(|e| e.to_string())?;
+    src.link(&parse).map_err(|e| e.to_string())?;
+    mux.link(&sink).map_err(|e| e.to_string())?;
+
+    // The video branch, built now so that errors (missing model, weights) come early.
+    let video_queue = make("queue")?;
+    let decode = make("decodebin")?;
+    let overlay_queue = make("queue")?;
+    let convert_in = make("videoconvert")?;
+    let mut overlay = gst::ElementFactory::make("faceidoverlay").property("model", &args.model);
+    if let Some(dir) = &args.weights.models_dir {
+        overlay = overlay.property("models-dir", dir);
+    }
+    let overlay = overlay.build().map_err(|e| e.to_string())?;
+    for setting in &args.overlay_properties {
+        let (name, value) = setting
+            .split_once('=')
+            .ok_or_else(|| format!("--set {setting}: expected PROPERTY=VALUE"))?;
+        if overlay.find_property(name).is_none() {
+            return Err(format!(
+                "faceidoverlay has no property {name:?} (see gst-inspect-1.0 faceidoverlay)"
+            ));
+        }
+        overlay.set_property_from_str(name, value);
+    }
+    let convert_out = make("videoconvert")?;
+    let encoder = gst::ElementFactory::make("x264enc")
+        .property_from_str("pass", "quant")
+        .property("quantizer", args.quality.min(50))
+        .property_from_str("speed-preset", "veryfast")
+        .build()
+        .map_err(|_| {
+            "GStreamer element x264enc is missing: install gstreamer1.0-plugins-ugly".to_string()
+        })?;
+    let encode_queue = make("queue")?;
+    pipeline
+        .add_many([
+            &video_queue,
+            &decode,
+            &overlay_queue,
+            &convert_in,
+            &overlay,
+            &convert_out,
+            &encoder,
+            &encode_queue,
+        ])
+        .map_err(|e| e.to_string())?;
+    video_queue.link(&decode).map_err(|e| e.to_string())?;
+    gst::Element::link_many([
+        &overlay_queue,
+        &convert_in,
+        &overlay,
+        &convert_out,
+        &encoder,
+        &encode_queue,
+    ])
+    .map_err(|e| e.to_string())?;
+    encode_queue
+        .link_pads(None, &mux, Some("video_%u"))
+        .map_err(|e| format!("cannot put H.264 video into {}: {e}", args.output.display()))?;
+    {
+        let overlay_queue = overlay_queue.downgrade();
+        decode.connect_pad_added(move |_, pad| {
+            let is_video = pad
+                .current_caps()
+                .and_then(|c| c.structure(0).map(|s| s.name().starts_with("video/")))
+                .unwrap_or(false);
+            if let Some(q) = overlay_queue.upgrade()
+                && let Some(sink_pad) = q.static_pad("sink")
+                && is_video
+                && !sink_pad.is_linked()
+            {
+                let _ = pad.link(&sink_pad);
+            }
+        });
+    }
+
+    // Streams out of parsebin: the first video goes to the decoder; audio is copied into the
+    // container when it takes it, else decoded and re-encoded to AAC; anything else is dropped.
+    let video_linked = Arc::new(Mutex::new(false));
+    {
+        let pipeline_weak = pipeline.downgrade();
+        let mux = mux.downgrade();
+        let video_queue = video_queue.downgrade();
+        parse.connect_pad_added(move |_, pad| {
+            let (Some(pipeline), Some(mux), Some(video_queue)) = (
+                pipeline_weak.upgrade(),
+                mux.upgrade(),
+                video_queue.upgrade(),
+            ) else {
+                return;
+            };
+            let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+            let Some(name) = caps.structure(0).map(|s| s.name().to_string()) else {
+                return;
+            };
+            if name.starts_with("video/") {
+                let mut linked = video_linked.lock().unwrap_or_else(|e| e.into_inner());
+                if !*linked && let Some(sink_pad) = video_queue.static_pad("sink") {
+                    *linked = pad.link(&sink_pad).is_ok();
+                }
+            } else if name.starts_with("audio/") {
+                let _ = link_audio(&pipeline, &mux, pad);
+            }
+        });
+    }
+
+    // Detections and frame counting, from the metas on faceidoverlay's output.
+    let frames = Arc::new(AtomicU64::new(0));
+    let writer: Option<Arc<Mutex<BufWriter<File>>>> = match &args.detections {
+        Some(path) => Some(Arc::new(Mutex::new(BufWriter::new(
+            File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        )))),
+        None => None,
+    };
+    {
+        let frames = frames.clone();
+        let writer = writer.clone();
+        overlay
+            .static_pad("src")
+            .ok_or("faceidoverlay has no src pad")?
+            .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+                if let Some(buffer) = info.buffer() {
+                    let frame = frames.fetch_add(1, Ordering::Relaxed);
+                    if let Some(w) = &writer {
+                        let line = detections_line(frame, buffer);
+                        let mut w = w.lock().unwrap_or_else(|e| e.into_inner());
+                        let _ = writeln!(w, "{line}");
+                    }
+                }
+                gst::PadProbeReturn::Ok
+            });
+    }
+
+    let total_frames = count_frames_hint(&args.input);
+    let bus = pipeline.bus().ok_or("no bus")?;
+    let result = (|| {
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|_| pipeline_error(&bus).unwrap_or_else(|| "could not start".into()))?;
+        let mut progress = Progress::new("annotate");
+        loop {
+            let msg = bus.timed_pop_filtered(
+                gst::ClockTime::from_mseconds(500),
+                &[gst::MessageType::Eos, gst::MessageType::Error],
+            );
+            match msg.as_ref().map(|m| m.view()) {
+                Some(gst::MessageView::Eos(_)) => break,
+                Some(gst::MessageView::Error(e)) => {
+                    let debug = e.debug().map(|d| format!(" ({d})")).unwrap_or_default();
+                    return Err(format!("{}{debug}", e.error()));
+                }
+                _ => {
+                    let done = frames.load(Ordering::Relaxed);
+                    progress.update(
+                        done,
+                        total_frames.max(done),
+                        "frames",
+                        Duration::from_secs(2),
+                    );
+                }
+            }
+        }
+        let done = frames.load(Ordering::Relaxed);
+        progress.update(done, done, "frames", Duration::ZERO);
+        progress.finish();
+        Ok(())
+    })();
+    let _ = pipeline.set_state(gst::State::Null);
+    if let Some(w) = &writer {
+        let _ = w.lock().unwrap_or_else(|e| e.into_inner()).flush();
+    }
+    match result {
+        Ok(()) => {
+            std::fs::rename(&partial, &args.output)
+                .map_err(|e| format!("cannot write {}: {e}", args.output.display()))?;
+            println!(
+                "wrote {} ({} frames)",
+                args.output.display(),
+                frames.load(Ordering::Relaxed)
+            );
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}
+
+/// Links a parsed audio stream into the muxer, copying it when the muxer accepts its caps.
+fn link_audio(pipeline: &gst::Pipeline, mux: &gst::Element, pad: &gst::Pad) -> Result<(), String> {
+    let queue = gst::ElementFactory::make("queue")
+        // The video branch is slow; let audio wait in memory instead of stalling the demuxer.
+        .property("max-size-buffers", 0u32)
+        .property("max-size-time", 0u64)
+        .property("max-size-bytes", 64u32 * 1024 * 1024)
+        .build()
+        .map_err(|e| e.to_string())?;
+    pipeline.add(&queue).map_err(|e| e.to_string())?;
+    let _ = queue.sync_state_with_parent();
+    let queue_sink = queue.static_pad("sink").ok_or("queue without sink")?;
+    pad.link(&queue_sink).map_err(|e| e.to_string())?;
+    let queue_src = queue.static_pad("src").ok_or("queue without src")?;
+    let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+    if let Some(mux_pad) = mux.request_pad_simple("audio_%u") {
+        if mux_pad.query_accept_caps(&caps) && queue_src.link(&mux_pad).is_ok() {
+            return Ok(());
+        }
+        mux.release_request_pad(&mux_pad);
+    }
+    // Re-encode what the container cannot take.
+    let decode = make("decodebin")?;
+    let convert = make("audioconvert")?;
+    let resample = make("audioresample")?;
+    let encode = make("avenc_aac")?;
+    pipeline
+        .add_many([&decode, &convert, &resample, &encode])
+        .map_err(|e| e.to_string())?;
+    gst::Element::link_many([&convert, &resample, &encode]).map_err(|e| e.to_string())?;
+    encode
+        .link_pads(None, mux, Some("audio_%u"))
+        .map_err(|e| e.to_string())?;
+    let convert_weak = convert.downgrade();
+    decode.connect_pad_added(move |_, p| {
+        if let Some(c) = convert_weak.upgrade()
+            && let Some(sink) = c.static_pad("sink")
+            && !sink.is_linked()
+        {
+            let _ = p.link(&sink);
+        }
+    });
+    for e in [&decode, &convert, &resample, &encode] {
+        let _ = e.sync_state_with_parent();
+    }
+    queue.link(&decode).map_err(|e| e.to_string())
+}
+
+fn pipeline_error(bus: &gst::Bus) -> Option<String> {
+    bus.timed_pop_filtered(gst::ClockTime::from_seconds(1), &[gst::MessageType::Error])
+        .and_then(|m| match m.view() {
+            gst::MessageView::Error(e) => Some(e.error().to_string()),
+            _ => None,
+        })
+}
+
+/// Frame count estimate for the progress bar (duration x frame rate), 0 when unknown.
+fn count_frames_hint(path: &Path) -> u64 {
+    let Ok(uri) =
+        gst::glib::filename_to_uri(path.canonicalize().unwrap_or(path.to_path_buf()), None)
+    else {
+        return 0;
+    };
+    let Ok(discoverer) = gst_pbutils::Discoverer::new(gst::ClockTime::from_seconds(10)) else {
+        return 0;
+    };
+    let Ok(info) = discoverer.discover_uri(&uri) else {
+        return 0;
+    };
+    let duration = info.duration().map(|d| d.nseconds()).unwrap_or(0);
+    info.video_streams()
+        .first()
+        .map(|v| {
+            let fps = v.framerate();
+            if fps.denom() > 0 && fps.numer() > 0 {
+                (duration as f64 * fps.numer() as f64 / fps.denom() as f64 / 1e9).round() as u64
+            } else {
+                0
+            }
+        })
+        .unwrap_or(0)
+}

@@ -1,0 +1,314 @@
+//! `faceid train DIR -o MODEL`: one `appsrc ! videoconvert ! faceidtrain` pipeline per person,
+//! fed with the person's photos decoded by GStreamer, all into one model file written at the end.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use gst::prelude::*;
+
+use crate::WeightsArgs;
+use crate::progress::Progress;
+
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// Folder with one sub-folder of photos per person, named after the person.
+    dir: PathBuf,
+    /// Model file to write.
+    #[arg(short, long, value_name = "MODEL")]
+    output: PathBuf,
+    /// Add to (or update people in) an existing model instead of starting a new one.
+    #[arg(long)]
+    append: bool,
+    /// Encode each face this many times with random jitter and average (slower, steadier).
+    #[arg(long, default_value_t = 1)]
+    jitters: u32,
+    /// Times each photo is doubled before face detection (finds smaller faces, slower).
+    #[arg(long, default_value_t = 1)]
+    upsample: u32,
+    #[command(flatten)]
+    weights: WeightsArgs,
+}
+
+/// A photo and what became of it.
+struct PhotoReport {
+    path: PathBuf,
+    outcome: String,
+}
+
+/// The people folders of DIR and their photo files, sorted.
+fn list_people(dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)>, String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let mut people = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('_') || name.starts_with('.') || !entry.path().is_dir() {
+            continue;
+        }
+        let mut photos: Vec<PathBuf> = std::fs::read_dir(entry.path())
+            .map_err(|e| format!("cannot read {}: {e}", entry.path().display()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.is_file()
+                    && !p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
+            .collect();
+        photos.sort();
+        people.push((name, photos));
+    }
+    people.sort();
+    if people.is_empty() {
+        return Err(format!(
+            "{} has no person folders: put each person's photos in a folder named after them",
+            dir.display()
+        ));
+    }
+    Ok(people)
+}
+
+/// Decodes one image file into a BGRx sample (keeps its own size).
+pub fn decode_image(path: &Path) -> Result<gst::Sample, String> {
+    let pipeline = gst::Pipeline::new();
+    let src = gst::ElementFactory::make("filesrc")
+        .property("location", path)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let decode = gst::ElementFactory::make("decodebin")
+        .build()
+        .map_err(|e| e.to_string())?;
+    let convert = gst::ElementFactory::make("videoconvert")
+        .build()
+        .map_err(|e| e.to_string())?;
+    let sink = gst_app::AppSink::builder()
+        .caps(
+            &gst_video::VideoCapsBuilder::new()
+                .format(gst_video::VideoFormat::Bgrx)
+                .build(),
+        )
+        .sync(false)
+        .build();
+    pipeline
+        .add_many([&src, &decode, &convert, sink.upcast_ref()])
+        .map_err(|e| e.to_string())?;
+    src.link(&decode).map_err(|e| e.to_string())?;
+    convert.link(&sink).map_err(|e| e.to_string())?;
+    let convert_weak = convert.downgrade();
+    decode.connect_pad_added(move |_, pad| {
+        if let Some(convert) = convert_weak.upgrade()
+            && let Some(sink_pad) = convert.static_pad("sink")
+            && !sink_pad.is_linked()
+        {
+            let _ = pad.link(&sink_pad);
+        }
+    });
+    let result = (|| {
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|_| "not an image GStreamer can decode".to_string())?;
+        match sink.try_pull_sample(gst::ClockTime::from_seconds(30)) {
+            Some(sample) => Ok(sample),
+            None => {
+                let bus = pipeline.bus().ok_or("no bus")?;
+                let why = bus
+                    .timed_pop_filtered(gst::ClockTime::ZERO, &[gst::MessageType::Error])
+                    .and_then(|m| match m.view() {
+                        gst::MessageView::Error(e) => Some(e.error().to_string()),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| "no picture in it".into());
+                Err(format!("not an image GStreamer can decode ({why})"))
+            }
+        }
+    })();
+    let _ = pipeline.set_state(gst::State::Null);
+    result
+}
+
+/// Result of one person's training pipeline.
+struct PersonRun {
+    /// Outcome of each pushed photo, in push order.
+    outcomes: Vec<String>,
+    /// The error, when the pipeline failed (e.g. no usable face).
+    error: Option<String>,
+}
+
+fn train_person(
+    args: &TrainArgs,
+    label: &str,
+    samples: &[gst::Sample],
+    location: &Path,
+    append: bool,
+) -> Result<PersonRun, String> {
+    let pipeline = gst::Pipeline::new();
+    let src = gst_app::AppSrc::builder().format(gst::Format::Time).build();
+    let convert = gst::ElementFactory::make("videoconvert")
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut train = gst::ElementFactory::make("faceidtrain")
+        .property("location", location)
+        .property("label", label)
+        .property("append", append)
+        .property("jitters", args.jitters)
+        .property("upsample", args.upsample);
+    if let Some(dir) = &args.weights.models_dir {
+        train = train.property("models-dir", dir);
+    }
+    let train = train.build().map_err(|e| e.to_string())?;
+    pipeline
+        .add_many([src.upcast_ref(), &convert, &train])
+        .map_err(|e| e.to_string())?;
+    gst::Element::link_many([src.upcast_ref(), &convert, &train]).map_err(|e| e.to_string())?;
+    let bus = pipeline.bus().ok_or("no bus")?;
+    pipeline
+        .set_state(gst::State::Playing)
+        .map_err(|_| first_error(&bus).unwrap_or_else(|| "could not start training".into()))?;
+    for (i, sample) in samples.iter().enumerate() {
+        // Each photo is one frame a second apart.
+        let mut sample = sample.clone();
+        if let Some(buffer) = sample.buffer() {
+            let mut buffer = buffer.copy();
+            {
+                let b = buffer.make_mut();
+                b.set_pts(gst::ClockTime::from_seconds(i as u64));
+                b.set_duration(gst::ClockTime::from_seconds(1));
+            }
+            sample = gst::Sample::builder()
+                .buffer(&buffer)
+                .caps_if_some(sample.caps_owned().as_ref())
+                .build();
+        }
+        if src.push_sample(&sample).is_err() {
+            break;
+        }
+    }
+    let _ = src.end_of_stream();
+    let mut run = PersonRun {
+        outcomes: Vec::new(),
+        error: None,
+    };
+    for msg in bus.iter_timed(gst::ClockTime::NONE) {
+        match msg.view() {
+            gst::MessageView::Element(e) => {
+                if let Some(s) = e.structure()
+                    && s.name() == "faceidtrain-frame"
+                {
+                    run.outcomes
+                        .push(s.get::<String>("outcome").unwrap_or_default());
+                }
+            }
+            gst::MessageView::Error(e) => {
+                run.error = Some(e.error().to_string());
+                break;
+            }
+            gst::MessageView::Eos(_) => break,
+            _ => {}
+        }
+    }
+    let _ = pipeline.set_state(gst::State::Null);
+    Ok(run)
+}
+
+fn first_error(bus: &gst::Bus) -> Option<String> {
+    bus.timed_pop_filtered(gst::ClockTime::ZERO, &[gst::MessageType::Error])
+        .and_then(|m| match m.view() {
+            gst::MessageView::Error(e) => Some(e.error().to_string()),
+            _ => None,
+        })
+}
+
+pub fn run(args: &TrainArgs) -> Result<(), String> {
+    let people = list_people(&args.dir)?;
+    let total: usize = people.iter().map(|(_, p)| p.len()).sum();
+    // Build into a temporary file next to the output, renamed at the end: a failed run leaves
+    // an existing model untouched.
+    let file_name = args
+        .output
+        .file_name()
+        .ok_or_else(|| format!("{} is not a file name", args.output.display()))?;
+    let partial = args
+        .output
+        .with_file_name(format!(".{}.partial", file_name.to_string_lossy()));
+    let _ = std::fs::remove_file(&partial);
+    let mut append = false;
+    if args.append && args.output.exists() {
+        std::fs::copy(&args.output, &partial)
+            .map_err(|e| format!("cannot copy {}: {e}", args.output.display()))?;
+        append = true;
+    }
+    let mut progress = Progress::new("train");
+    let mut done = 0u64;
+    let mut table: Vec<(String, Vec<PhotoReport>, Option<String>)> = Vec::new();
+    for (label, photos) in &people {
+        let mut reports = Vec::new();
+        let mut samples = Vec::new();
+        let mut pushed = Vec::new();
+        for photo in photos {
+            done += 1;
+            let shown = format!(
+                "{label}/{}",
+                photo.file_name().unwrap_or_default().to_string_lossy()
+            );
+            progress.update(done, total as u64, &shown, Duration::ZERO);
+            match decode_image(photo) {
+                Ok(sample) => {
+                    samples.push(sample);
+                    pushed.push(photo.clone());
+                }
+                Err(why) => reports.push(PhotoReport {
+                    path: photo.clone(),
+                    outcome: why,
+                }),
+            }
+        }
+        let run = if samples.is_empty() {
+            PersonRun {
+                outcomes: Vec::new(),
+                error: Some("no photo could be decoded".into()),
+            }
+        } else {
+            train_person(args, label, &samples, &partial, append)?
+        };
+        for (i, path) in pushed.into_iter().enumerate() {
+            let outcome = match run.outcomes.get(i).map(String::as_str) {
+                Some("used") => "used".to_string(),
+                Some("no-face") => "left out: no face found".to_string(),
+                Some("multiple-faces") => "left out: more than one face".to_string(),
+                Some(other) => other.to_string(),
+                None => "not processed".to_string(),
+            };
+            reports.push(PhotoReport { path, outcome });
+        }
+        if run.error.is_none() {
+            append = true;
+        }
+        table.push((label.clone(), reports, run.error));
+    }
+    progress.finish();
+
+    println!("{:<24} {:>6} {:>9}  left out", "person", "photos", "used");
+    for (label, reports, error) in &table {
+        let used = reports.iter().filter(|r| r.outcome == "used").count();
+        println!("{label:<24} {:>6} {used:>9}", reports.len());
+        for r in reports.iter().filter(|r| r.outcome != "used") {
+            println!("    {}: {}", r.path.display(), r.outcome);
+        }
+        if let Some(e) = error {
+            println!("    person not trained: {e}");
+        }
+    }
+    if !append {
+        let _ = std::fs::remove_file(&partial);
+        return Err(format!(
+            "no person could be trained; {} was not written",
+            args.output.display()
+        ));
+    }
+    std::fs::rename(&partial, &args.output)
+        .map_err(|e| format!("cannot write {}: {e}", args.output.display()))?;
+    let trained = table.iter().filter(|(_, _, e)| e.is_none()).count();
+    println!("wrote {} ({trained} people)", args.output.display());
+    Ok(())
+}
