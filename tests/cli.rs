@@ -1,0 +1,213 @@
+//! The `faceid` command on the sample data: train on photos, annotate a clip with its audio.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use common::*;
+use gst::prelude::*;
+
+fn faceid() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_faceid"))
+}
+
+/// Buffers in the first video and audio streams of an MP4 (one H.264 buffer per frame).
+fn count_mp4_streams(path: &Path) -> (u64, u64) {
+    init();
+    let pipeline = gst::parse::launch(&format!(
+        "filesrc location=\"{}\" ! qtdemux name=d d.video_0 ! queue ! fakesink name=v d.audio_0 ! queue ! fakesink name=a",
+        path.display()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let count = |name: &str| {
+        let n = Arc::new(AtomicU64::new(0));
+        let n2 = n.clone();
+        pipeline
+            .by_name(name)
+            .unwrap()
+            .static_pad("sink")
+            .unwrap()
+            .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                n2.fetch_add(1, Ordering::Relaxed);
+                gst::PadProbeReturn::Ok
+            });
+        n
+    };
+    let (video, audio) = (count("v"), count("a"));
+    let result = run(&pipeline);
+    assert!(
+        result.error.is_none(),
+        "{}: {}",
+        path.display(),
+        result.error_text()
+    );
+    (video.load(Ordering::Relaxed), audio.load(Ordering::Relaxed))
+}
+
+#[test]
+fn train_then_annotate_the_sample_clip_keeping_its_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("people.faceid");
+    let out = faceid()
+        .arg("train")
+        .arg(samples().join("fr_examples"))
+        .arg("-o")
+        .arg(&model)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("lin_manuel_miranda"), "{stdout}");
+    assert!(model.exists());
+
+    let clip = samples().join("fr_examples/_video/short_hamilton_clip.mp4");
+    let video = dir.path().join("named.mp4");
+    let detections = dir.path().join("named.jsonl");
+    let out = faceid()
+        .arg("annotate")
+        .arg(&clip)
+        .arg("-m")
+        .arg(&model)
+        .arg("-o")
+        .arg(&video)
+        .arg("--detections")
+        .arg(&detections)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Not a terminal: progress comes as plain lines.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("annotate:") && l.contains("frames")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\r'));
+
+    let (input_frames, input_audio) = count_mp4_streams(&clip);
+    let (output_frames, output_audio) = count_mp4_streams(&video);
+    assert_eq!(output_frames, input_frames, "every frame is kept");
+    assert_eq!(output_audio, input_audio, "the audio is copied untouched");
+    assert!(output_audio > 0);
+
+    // Lin-Manuel Miranda is on stage from about 3 s to 6.7 s (frames 90-200).
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&detections)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len() as u64, input_frames);
+    let named = |frame: &serde_json::Value| {
+        frame["faces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["label"] == "lin_manuel_miranda")
+    };
+    let on_stage = lines[90..200].iter().filter(|f| named(f)).count();
+    assert!(on_stage >= 88, "named on {on_stage} of 110 frames on stage");
+    // Other frames with a named face never name him elsewhere as someone else.
+    for (i, frame) in lines.iter().enumerate() {
+        assert_eq!(frame["frame"], i as u64);
+    }
+}
+
+#[test]
+fn annotate_refuses_to_overwrite_its_input_and_leaves_no_partial_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mp4");
+    std::fs::copy(samples().join("bbt/_video/video.mp4"), &clip).unwrap();
+    let out = faceid()
+        .args(["annotate"])
+        .arg(&clip)
+        .arg("-m")
+        .arg(dir.path().join("none.faceid"))
+        .arg("-o")
+        .arg(&clip)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("overwrite the input"));
+
+    // A missing model fails with its name, and no output file appears.
+    let output = dir.path().join("out.mp4");
+    let out = faceid()
+        .args(["annotate"])
+        .arg(&clip)
+        .arg("-m")
+        .arg(dir.path().join("none.faceid"))
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("none.faceid"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+}
+
+#[test]
+fn train_reports_photos_left_out_and_refuses_an_empty_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    std::fs::create_dir_all(photos.join("penny")).unwrap();
+    for p in bbt_photos("penny", 1..=2) {
+        std::fs::copy(&p, photos.join("penny").join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::copy(
+        samples().join("bbt/_group/bbt3.jpg"),
+        photos.join("penny/group.jpg"),
+    )
+    .unwrap();
+    std::fs::write(photos.join("penny/notes.txt"), "not a photo").unwrap();
+    let model = dir.path().join("m.faceid");
+    let out = faceid()
+        .arg("train")
+        .arg(&photos)
+        .arg("-o")
+        .arg(&model)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("group.jpg: left out: more than one face"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("notes.txt: not an image"), "{stdout}");
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = faceid()
+        .arg("train")
+        .arg(&empty)
+        .arg("-o")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no person folders"));
+    assert!(model.exists(), "the earlier model is kept");
+}

@@ -1,0 +1,193 @@
+//! Helpers shared by the integration tests: real photos from `samples/`, decoded by GStreamer,
+//! and real pipelines around the plugin's elements.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Once, OnceLock};
+
+use gst::prelude::*;
+
+static INIT: Once = Once::new();
+
+pub fn init() {
+    INIT.call_once(|| {
+        gst::init().expect("GStreamer initialises");
+        gstfaceid::plugin_register_static().expect("plugin registers");
+    });
+}
+
+/// The repository's sample data (copied from the project's shared data, see samples/README.md).
+pub fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+/// The bbt people, in the order used everywhere.
+pub const BBT: [&str; 8] = [
+    "amy",
+    "bernadette",
+    "howard",
+    "leonard",
+    "penny",
+    "raj",
+    "sheldon",
+    "stuart",
+];
+
+/// `samples/bbt/<person>/<person>N.png` for N in `numbers`.
+pub fn bbt_photos(person: &str, numbers: impl IntoIterator<Item = u32>) -> Vec<PathBuf> {
+    numbers
+        .into_iter()
+        .map(|n| {
+            samples()
+                .join("bbt")
+                .join(person)
+                .join(format!("{person}{n}.png"))
+        })
+        .collect()
+}
+
+/// First frame of an image or video file as a BGRx sample.
+pub fn decode(path: &Path) -> gst::Sample {
+    let pipeline = gst::parse::launch(&format!(
+        "filesrc location=\"{}\" ! decodebin ! videoconvert ! video/x-raw,format=BGRx ! appsink name=sink sync=false",
+        path.display()
+    ))
+    .expect("decode pipeline")
+    .downcast::<gst::Pipeline>()
+    .expect("a pipeline");
+    let sink = pipeline
+        .by_name("sink")
+        .and_then(|s| s.downcast::<gst_app::AppSink>().ok())
+        .expect("appsink");
+    pipeline.set_state(gst::State::Playing).expect("plays");
+    let sample = sink
+        .try_pull_sample(gst::ClockTime::from_seconds(30))
+        .unwrap_or_else(|| panic!("{} decodes", path.display()));
+    pipeline.set_state(gst::State::Null).expect("stops");
+    sample
+}
+
+/// What a pipeline ended with.
+#[derive(Debug, Default)]
+pub struct RunResult {
+    /// Element messages, in order.
+    pub messages: Vec<gst::Structure>,
+    /// The error message text and debug string, if the pipeline failed.
+    pub error: Option<(String, String)>,
+}
+
+impl RunResult {
+    pub fn message(&self, name: &str) -> Option<&gst::Structure> {
+        self.messages.iter().find(|s| s.name() == name)
+    }
+
+    pub fn error_text(&self) -> String {
+        self.error
+            .as_ref()
+            .map(|(m, d)| format!("{m} | {d}"))
+            .unwrap_or_default()
+    }
+}
+
+/// Runs `pipeline` to EOS or error (60 s at most), collecting element messages.
+pub fn run(pipeline: &gst::Pipeline) -> RunResult {
+    let bus = pipeline.bus().expect("bus");
+    let mut result = RunResult::default();
+    if pipeline.set_state(gst::State::Playing).is_err() {
+        // The error message is on the bus.
+    }
+    for msg in bus.iter_timed(gst::ClockTime::from_seconds(600)) {
+        match msg.view() {
+            gst::MessageView::Element(e) => {
+                if let Some(s) = e.structure() {
+                    result.messages.push(s.to_owned());
+                }
+            }
+            gst::MessageView::Error(e) => {
+                result.error = Some((
+                    e.error().to_string(),
+                    e.debug().map(|d| d.to_string()).unwrap_or_default(),
+                ));
+                break;
+            }
+            gst::MessageView::Eos(_) => break,
+            _ => {}
+        }
+    }
+    pipeline.set_state(gst::State::Null).expect("stops");
+    result
+}
+
+/// Pushes the first frame of each file through `appsrc ! videoconvert ! faceidtrain` with
+/// the given properties.
+pub fn train(files: &[PathBuf], properties: &[(&str, &dyn ToValue)]) -> RunResult {
+    let pipeline = gst::Pipeline::new();
+    let src = gst_app::AppSrc::builder().format(gst::Format::Time).build();
+    let convert = gst::ElementFactory::make("videoconvert").build().unwrap();
+    let train = gst::ElementFactory::make("faceidtrain").build().unwrap();
+    for (name, value) in properties {
+        train.set_property(name, value.to_value());
+    }
+    pipeline
+        .add_many([src.upcast_ref(), &convert, &train])
+        .unwrap();
+    gst::Element::link_many([src.upcast_ref(), &convert, &train]).unwrap();
+    let samples: Vec<gst::Sample> = files.iter().map(|f| decode(f)).collect();
+    let src_clone = src.clone();
+    std::thread::spawn(move || {
+        for (i, sample) in samples.into_iter().enumerate() {
+            let mut buffer = sample.buffer().unwrap().copy();
+            buffer
+                .make_mut()
+                .set_pts(gst::ClockTime::from_seconds(i as u64));
+            let sample = gst::Sample::builder()
+                .buffer(&buffer)
+                .caps(&sample.caps_owned().unwrap())
+                .build();
+            if src_clone.push_sample(&sample).is_err() {
+                return;
+            }
+        }
+        let _ = src_clone.end_of_stream();
+    });
+    run(&pipeline)
+}
+
+/// A model of the 8 bbt people trained on all 5 photos each, built once per test binary.
+pub fn bbt_model() -> &'static Path {
+    static MODEL: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &MODEL
+        .get_or_init(|| {
+            init();
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("bbt.faceid");
+            for person in BBT {
+                let result = train(
+                    &bbt_photos(person, 1..=5),
+                    &[("label", &person), ("location", &path.to_str().unwrap())],
+                );
+                assert!(
+                    result.error.is_none(),
+                    "training {person}: {}",
+                    result.error_text()
+                );
+            }
+            (dir, path)
+        })
+        .1
+}
+
+/// The faces faceidoverlay reported in a buffer's ROI metas: (x, y, w, h, label or None).
+pub fn roi_faces(buffer: &gst::BufferRef) -> Vec<(u32, u32, u32, u32, Option<String>)> {
+    buffer
+        .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
+        .filter(|m| m.roi_type() == "face")
+        .map(|m| {
+            let (x, y, w, h) = m.rect();
+            let param = m.param("faceid").expect("faceid param");
+            let known: bool = param.get("known").unwrap();
+            let label: String = param.get("label").unwrap();
+            (x, y, w, h, known.then_some(label))
+        })
+        .collect()
+}

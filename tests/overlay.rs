@@ -1,0 +1,252 @@
+//! faceidoverlay on real photos: names on the right faces, pixels drawn, and clear errors.
+
+mod common;
+
+use common::*;
+use gst::prelude::*;
+use std::path::Path;
+
+/// Pushes one photo through faceidoverlay in a Harness; returns the input and output buffers.
+fn overlay_photo(photo: &Path, model: &Path) -> (gst::Buffer, gst::Buffer) {
+    init();
+    let sample = decode(photo);
+    let element = gst::ElementFactory::make("faceidoverlay")
+        .property("model", model)
+        .build()
+        .unwrap();
+    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+    h.set_src_caps(sample.caps().unwrap().to_owned());
+    h.play();
+    let input = sample.buffer().unwrap().copy();
+    let output = h.push_and_pull(input.copy()).expect("one buffer out");
+    (input, output)
+}
+
+/// Known names left to right (ties by top).
+fn names_by_x(faces: &[(u32, u32, u32, u32, Option<String>)]) -> Vec<String> {
+    let mut known: Vec<_> = faces.iter().filter(|f| f.4.is_some()).collect();
+    known.sort_by_key(|f| (f.0, f.1));
+    known.iter().map(|f| f.4.clone().unwrap()).collect()
+}
+
+fn assert_boxes_drawn(
+    input: &gst::Buffer,
+    output: &gst::Buffer,
+    stride: usize,
+    faces: &[(u32, u32, u32, u32, Option<String>)],
+) {
+    let a = input.map_readable().unwrap();
+    let b = output.map_readable().unwrap();
+    for &(x, y, _, h, ref label) in faces {
+        // The box outline runs along the face's edges: most pixels on the left edge change.
+        let (x, y, h) = (x as usize, y as usize, h as usize);
+        let changed = (y..y + h)
+            .filter(|row| {
+                let i = row * stride + x * 4;
+                a[i..i + 3] != b[i..i + 3]
+            })
+            .count();
+        assert!(
+            changed * 2 > h,
+            "box of {label:?} at {x},{y}: {changed}/{h} edge pixels changed"
+        );
+    }
+}
+
+fn check_group(photo: &str, expected_left_to_right: &[&str]) {
+    let path = samples().join("bbt/_group").join(photo);
+    let (input, output) = overlay_photo(&path, bbt_model());
+    let faces = roi_faces(&output);
+    assert_eq!(
+        names_by_x(&faces),
+        expected_left_to_right,
+        "{photo}: {faces:?}"
+    );
+    let caps_width = decode(&path)
+        .caps()
+        .and_then(|c| gst_video::VideoInfo::from_caps(c).ok())
+        .unwrap();
+    assert_boxes_drawn(&input, &output, caps_width.stride()[0] as usize, &faces);
+}
+
+#[test]
+fn names_the_cast_in_group_shots_with_fake_beards() {
+    check_group("bbt1.jpg", &["raj", "leonard", "howard", "sheldon"]);
+}
+
+#[test]
+fn names_the_cast_in_a_two_shot() {
+    check_group("bbt2.jpg", &["leonard", "sheldon"]);
+}
+
+#[test]
+fn names_five_people_in_a_row() {
+    check_group(
+        "bbt3.jpg",
+        &["sheldon", "howard", "penny", "raj", "leonard"],
+    );
+    check_group(
+        "bbt5.jpg",
+        &["raj", "penny", "sheldon", "leonard", "howard"],
+    );
+}
+
+#[test]
+fn names_two_rows_of_people() {
+    let path = samples().join("bbt/_group/bbt4.jpg");
+    let (_, output) = overlay_photo(&path, bbt_model());
+    let faces = roi_faces(&output);
+    assert_eq!(faces.len(), 6, "{faces:?}");
+    let mut ys: Vec<u32> = faces.iter().map(|f| f.1 + f.3 / 2).collect();
+    ys.sort();
+    let split = (ys[2] + ys[3]) / 2;
+    let top: Vec<_> = faces
+        .iter()
+        .filter(|f| f.1 + f.3 / 2 < split)
+        .cloned()
+        .collect();
+    let bottom: Vec<_> = faces
+        .iter()
+        .filter(|f| f.1 + f.3 / 2 >= split)
+        .cloned()
+        .collect();
+    assert_eq!(names_by_x(&top), ["amy", "raj", "bernadette"], "{faces:?}");
+    assert_eq!(
+        names_by_x(&bottom),
+        ["leonard", "penny", "sheldon"],
+        "{faces:?}"
+    );
+}
+
+#[test]
+fn strangers_are_not_given_a_cast_name() {
+    // The five Johns are in no bbt model: every face must come out unknown.
+    let johns = std::fs::read_dir(samples().join("johns")).unwrap();
+    let mut checked = 0;
+    for dir in johns
+        .flatten()
+        .filter(|d| d.path().is_dir() && !d.file_name().to_string_lossy().starts_with('_'))
+    {
+        let photo = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .min()
+            .unwrap();
+        let (_, output) = overlay_photo(&photo, bbt_model());
+        for face in roi_faces(&output) {
+            assert_eq!(face.4, None, "{} was named", photo.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "too few john faces detected: {checked}");
+}
+
+#[test]
+fn posts_a_message_per_frame_and_keeps_one_buffer_in_one_out() {
+    init();
+    let pipeline = gst::parse::launch(&format!(
+        "filesrc location=\"{}\" ! decodebin ! videoconvert ! imagefreeze num-buffers=3 ! faceidoverlay model=\"{}\" show-confidences=false ! fakesink",
+        samples().join("bbt/_group/bbt2.jpg").display(),
+        bbt_model().display()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let result = run(&pipeline);
+    assert!(result.error.is_none(), "{}", result.error_text());
+    let frames: Vec<_> = result
+        .messages
+        .iter()
+        .filter(|s| s.name() == "faceid")
+        .collect();
+    assert_eq!(frames.len(), 3);
+    for (i, s) in frames.iter().enumerate() {
+        assert_eq!(s.get::<u64>("frame").unwrap(), i as u64);
+        let faces = s.get::<gst::List>("faces").unwrap();
+        let labels: Vec<String> = faces
+            .iter()
+            .map(|v| v.get::<gst::Structure>().unwrap())
+            .filter(|f| f.get::<bool>("known").unwrap())
+            .map(|f| f.get::<String>("label").unwrap())
+            .collect();
+        assert_eq!(labels, ["leonard", "sheldon"]);
+    }
+}
+
+fn overlay_error(model: &str, extra: &str) -> String {
+    init();
+    let pipeline = gst::parse::launch(&format!(
+        "videotestsrc num-buffers=1 ! video/x-raw,format=BGRx,width=320,height=240 ! faceidoverlay {model} {extra} ! fakesink"
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let result = run(&pipeline);
+    result.error.map(|(m, _)| m).expect("the pipeline fails")
+}
+
+#[test]
+fn missing_model_property_says_what_to_set() {
+    let msg = overlay_error("", "");
+    assert!(msg.contains("set the model property"), "{msg}");
+}
+
+#[test]
+fn missing_weights_name_the_file_and_the_fetch_command() {
+    let msg = overlay_error(
+        &format!("model=\"{}\"", bbt_model().display()),
+        "models-dir=/nonexistent",
+    );
+    assert!(
+        msg.contains("shape_predictor_5_face_landmarks.dat"),
+        "{msg}"
+    );
+    assert!(msg.contains("fetch-weights.sh"), "{msg}");
+}
+
+#[test]
+fn corrupt_and_truncated_models_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(bbt_model()).unwrap();
+    let truncated = dir.path().join("truncated.faceid");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    let garbage = dir.path().join("garbage.faceid");
+    std::fs::write(&garbage, b"\x89PNG not a model").unwrap();
+    let empty = dir.path().join("empty.faceid");
+    std::fs::write(&empty, b"").unwrap();
+    for path in [truncated, garbage, empty] {
+        let msg = overlay_error(&format!("model=\"{}\"", path.display()), "");
+        assert!(
+            msg.contains("not a valid gst-faceid model file"),
+            "{}: {msg}",
+            path.display()
+        );
+    }
+    let missing = overlay_error("model=/nonexistent/model.faceid", "");
+    assert!(missing.contains("/nonexistent/model.faceid"), "{missing}");
+}
+
+#[test]
+fn a_model_from_other_encoder_weights_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = gstfaceid::model::Model::load(bbt_model()).unwrap();
+    model.encoder.sha256 = "0".repeat(64);
+    let path = dir.path().join("other.faceid");
+    model.save(&path).unwrap();
+    let msg = overlay_error(&format!("model=\"{}\"", path.display()), "");
+    assert!(msg.contains("encoder weights"), "{msg}");
+    assert!(msg.contains("train the model again"), "{msg}");
+}
+
+#[test]
+fn unsupported_caps_are_refused() {
+    init();
+    // Linking I420 into the overlay fails at once with a message naming the caps.
+    let err = gst::parse::launch(&format!(
+        "videotestsrc num-buffers=1 ! video/x-raw,format=I420,width=320,height=240 ! faceidoverlay model=\"{}\" ! fakesink",
+        bbt_model().display()
+    ))
+    .expect_err("I420 does not link");
+    assert!(err.to_string().contains("can't handle caps"), "{err}");
+}

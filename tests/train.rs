@@ -1,0 +1,164 @@
+//! faceidtrain on real photos: skipped photos are counted, the rest trained, failures keep the
+//! old model.
+
+mod common;
+
+use common::*;
+use gst::prelude::*;
+use gstfaceid::model::Model;
+
+#[test]
+fn group_photo_and_no_face_photo_are_skipped_and_counted() {
+    init();
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("m.faceid");
+    let mut files = bbt_photos("sheldon", 1..=3);
+    files.push(samples().join("bbt/_group/bbt2.jpg")); // leonard and sheldon: which one?
+    files.push(samples().join("bbt/_video/video.mp4")); // faces of 30 px: none found
+    let result = train(
+        &files,
+        &[
+            ("label", &"sheldon"),
+            ("location", &location.to_str().unwrap()),
+        ],
+    );
+    assert!(result.error.is_none(), "{}", result.error_text());
+
+    let outcomes: Vec<String> = result
+        .messages
+        .iter()
+        .filter(|s| s.name() == "faceidtrain-frame")
+        .map(|s| s.get::<String>("outcome").unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["used", "used", "used", "multiple-faces", "no-face"]
+    );
+    let summary = result.message("faceidtrain").expect("summary message");
+    assert_eq!(summary.get::<u64>("skipped-no-face").unwrap(), 1);
+    assert_eq!(summary.get::<u64>("skipped-multiple-faces").unwrap(), 1);
+    assert_eq!(summary.get::<u64>("photos").unwrap(), 3);
+
+    let model = Model::load(&location).unwrap();
+    assert_eq!(model.labels, ["sheldon"]);
+    assert_eq!(model.counts(), [3]);
+}
+
+#[test]
+fn append_adds_people_and_retraining_a_person_replaces_their_photos() {
+    init();
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("m.faceid");
+    let loc = location.to_str().unwrap();
+    for (person, photos) in [("amy", 1..=3), ("raj", 1..=2), ("amy", 4..=5)] {
+        let result = train(
+            &bbt_photos(person, photos),
+            &[("label", &person), ("location", &loc)],
+        );
+        assert!(result.error.is_none(), "{}", result.error_text());
+    }
+    let model = Model::load(&location).unwrap();
+    assert_eq!(model.labels, ["amy", "raj"]);
+    assert_eq!(model.counts(), [2, 2]);
+
+    // append=false starts over.
+    let result = train(
+        &bbt_photos("penny", 1..=1),
+        &[("label", &"penny"), ("location", &loc), ("append", &false)],
+    );
+    assert!(result.error.is_none(), "{}", result.error_text());
+    assert_eq!(Model::load(&location).unwrap().labels, ["penny"]);
+}
+
+#[test]
+fn label_comes_from_the_title_tag() {
+    init();
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("m.faceid");
+    let pipeline = gst::parse::launch(&format!(
+        "filesrc location=\"{}\" ! pngdec ! videoconvert ! taginject name=tags ! faceidtrain location=\"{}\"",
+        bbt_photos("howard", [1])[0].display(),
+        location.display()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    pipeline
+        .by_name("tags")
+        .unwrap()
+        .set_property("tags", "title=\"Howard Wolowitz\"");
+    let result = run(&pipeline);
+    assert!(result.error.is_none(), "{}", result.error_text());
+    assert_eq!(Model::load(&location).unwrap().labels, ["Howard Wolowitz"]);
+}
+
+#[test]
+fn a_run_without_a_usable_face_is_an_error_and_keeps_the_old_model() {
+    init();
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("m.faceid");
+    let loc = location.to_str().unwrap();
+    let result = train(
+        &bbt_photos("leonard", 1..=2),
+        &[("label", &"leonard"), ("location", &loc)],
+    );
+    assert!(result.error.is_none());
+    let before = std::fs::read(&location).unwrap();
+
+    let result = train(
+        &[samples().join("bbt/_group/bbt3.jpg")],
+        &[("label", &"leonard"), ("location", &loc)],
+    );
+    let (message, _) = result.error.expect("no usable face is an error");
+    assert!(message.contains("No usable face"), "{message}");
+    assert_eq!(
+        std::fs::read(&location).unwrap(),
+        before,
+        "old model untouched"
+    );
+
+    // EOS without any buffer: the same.
+    let result = train(&[], &[("label", &"leonard"), ("location", &loc)]);
+    assert!(result.error.is_some());
+    assert_eq!(std::fs::read(&location).unwrap(), before);
+}
+
+#[test]
+fn missing_label_and_location_say_what_to_set() {
+    init();
+    let dir = tempfile::tempdir().unwrap();
+    let loc = dir.path().join("m.faceid");
+    let result = train(
+        &bbt_photos("amy", [1]),
+        &[("location", &loc.to_str().unwrap())],
+    );
+    assert!(
+        result.error_text().contains("set the label property"),
+        "{}",
+        result.error_text()
+    );
+    let result = train(&bbt_photos("amy", [1]), &[("label", &"amy")]);
+    assert!(
+        result.error_text().contains("set the location property"),
+        "{}",
+        result.error_text()
+    );
+}
+
+#[test]
+fn appending_to_a_corrupt_model_is_refused_and_the_file_kept() {
+    init();
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("m.faceid");
+    std::fs::write(&location, b"{\"format\":\"gst-faceid-model\",\"version\":1").unwrap();
+    let result = train(
+        &bbt_photos("amy", [1]),
+        &[("label", &"amy"), ("location", &location.to_str().unwrap())],
+    );
+    let text = result.error_text();
+    assert!(text.contains("append=false"), "{text}");
+    assert_eq!(
+        std::fs::read(&location).unwrap(),
+        b"{\"format\":\"gst-faceid-model\",\"version\":1"
+    );
+}
