@@ -1,9 +1,27 @@
-//! Per-frame analysis: detect, encode and classify every face of a frame, and turn the result
-//! into what the overlay draws. Plain Rust over [`crate::face`] and [`crate::model`]; the
-//! GStreamer element only maps buffers and calls [`Analyzer::analyze`].
+//! Frame analysis: which faces are in this frame and who they are. Plain Rust over
+//! [`crate::face`], [`crate::model`], [`crate::tracker`] and [`crate::scene_cut`]; the GStreamer
+//! element only maps buffers and calls [`Analyzer::analyze`].
+//!
+//! Two modes:
+//! - **per frame** (`tracking: false`): detect, encode and classify every face of every frame,
+//!   each frame on its own, like the hobby script this project replaces;
+//! - **tracked** (default): detect every `detection_interval` frames (and at every hard cut),
+//!   follow faces in between by motion prediction, encode a track when it starts and again every
+//!   `reencode_interval` frames, and name it from the votes of its recent encodings. Only past
+//!   frames are used, so the output is still one frame in, one frame out, with no latency.
+//!
+//! Encodings of several faces run on several threads (`threads`), each with its own copy of
+//! the network; the order of results never depends on thread timing.
 
-use crate::face::{DetectionConfig, FaceBox, FacePipeline, FrameRef};
-use crate::model::Classifier;
+use std::collections::HashMap;
+
+use crate::face::{DetectionConfig, Encoding, FaceBox, FacePipeline, FrameRef, PixelLayout};
+use crate::model::{Classifier, Prediction};
+use crate::scene_cut::{self, SceneCutDetector};
+use crate::tracker::{Observation, Rect, TrackId, Tracker, TrackerConfig};
+
+/// Vote weight of an "unknown" classification relative to a match (see `analyze_tracked`).
+const UNKNOWN_VOTE_WEIGHT: f32 = 0.5;
 
 /// One face found in a frame and what the model says about it.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,6 +62,40 @@ impl FaceResult {
 pub struct AnalyzerConfig {
     /// Detection.
     pub detection: DetectionConfig,
+    /// Follow faces over frames and name tracks by votes. Off: every frame alone.
+    pub tracking: bool,
+    /// With tracking: look for the followed faces again (near where they are expected, a
+    /// cheap local detection) every this many frames (1 = every frame).
+    pub detection_interval: u32,
+    /// With tracking: run the full-frame detector (which finds new faces) every this many
+    /// frames, and at every hard cut.
+    pub full_detection_interval: u32,
+    /// With tracking: encode a track again every this many frames.
+    pub reencode_interval: u32,
+    /// With tracking: scene-cut sensitivity (see [`crate::scene_cut`]); 0 disables cut detection.
+    pub cut_threshold: f32,
+    /// Threads for encoding (1 = in the calling thread).
+    pub threads: usize,
+}
+
+impl Default for AnalyzerConfig {
+    fn default() -> Self {
+        AnalyzerConfig {
+            detection: DetectionConfig::default(),
+            tracking: true,
+            detection_interval: 2,
+            full_detection_interval: 15,
+            reencode_interval: 10,
+            cut_threshold: scene_cut::DEFAULT_CUT_THRESHOLD,
+            threads: 2,
+        }
+    }
+}
+
+/// Per-track data the tracker does not keep: the latest confidences of every person.
+#[derive(Clone, Debug, Default)]
+struct TrackInfo {
+    scores: Vec<f32>,
 }
 
 /// Runs the face pipeline and the classifier on frames.
@@ -51,26 +103,44 @@ pub struct Analyzer {
     pipeline: FacePipeline,
     classifier: Classifier,
     config: AnalyzerConfig,
+    tracker: Tracker,
+    cuts: SceneCutDetector,
+    track_info: HashMap<TrackId, TrackInfo>,
+    frames_since_detection: u32,
+    frames_since_full_detection: u32,
+    frames: u64,
 }
 
 impl Analyzer {
     /// An analyzer over a face pipeline and a classifier.
     pub fn new(pipeline: FacePipeline, classifier: Classifier, config: AnalyzerConfig) -> Self {
+        let cuts = SceneCutDetector::new(config.cut_threshold);
         Analyzer {
             pipeline,
             classifier,
             config,
+            tracker: Tracker::new(TrackerConfig::default()),
+            cuts,
+            track_info: HashMap::new(),
+            frames_since_detection: 0,
+            frames_since_full_detection: 0,
+            frames: 0,
         }
     }
 
     /// Replaces the settings (takes effect on the next frame).
     pub fn set_config(&mut self, config: AnalyzerConfig) {
+        if config.cut_threshold != self.config.cut_threshold {
+            self.cuts = SceneCutDetector::new(config.cut_threshold);
+        }
         self.config = config;
     }
 
-    /// Replaces the classifier (a new model loaded while playing).
+    /// Replaces the classifier (a new model loaded while playing); tracks start over, since
+    /// their votes were for the old model's people.
     pub fn set_classifier(&mut self, classifier: Classifier) {
         self.classifier = classifier;
+        self.reset();
     }
 
     /// The classifier in use.
@@ -78,33 +148,268 @@ impl Analyzer {
         &self.classifier
     }
 
+    /// Forgets every track (a flush, a seek, a caps change).
+    pub fn reset(&mut self) {
+        self.tracker.reset();
+        self.track_info.clear();
+        self.cuts.reset();
+        self.frames_since_detection = 0;
+        self.frames_since_full_detection = 0;
+        self.frames = 0;
+    }
+
     /// Every face of the frame, left to right.
     pub fn analyze(&mut self, frame: &FrameRef<'_>) -> Vec<FaceResult> {
+        self.frames += 1;
+        if self.config.tracking {
+            self.analyze_tracked(frame)
+        } else {
+            self.analyze_alone(frame)
+        }
+    }
+
+    fn result(&self, rect: FaceBox, p: &Prediction, track: Option<u64>) -> FaceResult {
+        self.result_from(
+            rect,
+            p.label(),
+            p.best,
+            p.confidence,
+            p.distance,
+            &p.scores,
+            track,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn result_from(
+        &self,
+        rect: FaceBox,
+        label: Option<usize>,
+        best: usize,
+        confidence: f32,
+        distance: f32,
+        scores: &[f32],
+        track: Option<u64>,
+    ) -> FaceResult {
+        let labels = self.classifier.labels();
+        let mut sorted: Vec<(String, f32)> =
+            labels.iter().cloned().zip(scores.iter().copied()).collect();
+        sorted.sort_by(|a, b| b.1.total_cmp(&a.1));
+        FaceResult {
+            rect,
+            label: label.and_then(|l| labels.get(l).cloned()),
+            best_match: labels.get(best).cloned().unwrap_or_default(),
+            confidence,
+            distance,
+            scores: sorted,
+            track,
+        }
+    }
+
+    /// Encodes `boxes`, split over the configured threads; results in `boxes` order.
+    fn encode_parallel(&self, frame: &FrameRef<'_>, boxes: &[FaceBox]) -> Vec<Encoding> {
+        let threads = self.config.threads.clamp(1, boxes.len().max(1));
+        if threads <= 1 {
+            return self.pipeline.encode(frame, boxes, 1);
+        }
+        let weights = self.pipeline.weights();
+        let chunk = boxes.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = boxes
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || weights.encode(frame, part, 1)))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    }
+
+    fn analyze_alone(&mut self, frame: &FrameRef<'_>) -> Vec<FaceResult> {
         let boxes = self.pipeline.detect(frame, &self.config.detection);
-        let encodings = self.pipeline.encode(frame, &boxes, 1);
+        let encodings = self.encode_parallel(frame, &boxes);
         boxes
             .iter()
             .zip(&encodings)
             .map(|(rect, encoding)| {
                 let p = self.classifier.classify(encoding);
-                let labels = self.classifier.labels();
-                let mut scores: Vec<(String, f32)> = labels
-                    .iter()
-                    .cloned()
-                    .zip(p.scores.iter().copied())
-                    .collect();
-                scores.sort_by(|a, b| b.1.total_cmp(&a.1));
-                let best_match = labels.get(p.best).cloned().unwrap_or_default();
-                FaceResult {
-                    rect: *rect,
-                    label: p.known.then(|| best_match.clone()),
-                    best_match,
-                    confidence: p.confidence,
-                    distance: p.distance,
-                    scores,
-                    track: None,
-                }
+                self.result(*rect, &p, None)
             })
             .collect()
+    }
+
+    /// Local detection around each track's predicted box; at most one face per track (the one
+    /// overlapping the prediction most), duplicates across tracks dropped.
+    fn detect_near_tracks(&self, frame: &FrameRef<'_>) -> Vec<FaceBox> {
+        let mut found: Vec<FaceBox> = Vec::new();
+        for track in self.tracker.tracks() {
+            let Some(predicted) = clip_box(&track.rect, frame.width, frame.height) else {
+                continue;
+            };
+            let best = self
+                .pipeline
+                .detect_near(frame, predicted)
+                .into_iter()
+                .max_by(|a, b| a.iou(&predicted).total_cmp(&b.iou(&predicted)));
+            if let Some(b) = best
+                && b.iou(&predicted) > 0.1
+                && !found.iter().any(|f| f.iou(&b) > 0.5)
+            {
+                found.push(b);
+            }
+        }
+        found
+    }
+
+    fn analyze_tracked(&mut self, frame: &FrameRef<'_>) -> Vec<FaceResult> {
+        // A hard cut ends every track: a track must never jump to another person.
+        let mut cut = false;
+        if self.config.cut_threshold > 0.0 && frame.layout != PixelLayout::Rgb {
+            let thumb = scene_cut::thumbnail_bgrx(
+                frame.data,
+                frame.width,
+                frame.height,
+                frame.stride,
+                scene_cut::DEFAULT_THUMB_WIDTH,
+                scene_cut::DEFAULT_THUMB_HEIGHT,
+            );
+            if !thumb.is_empty() && self.cuts.is_cut(&thumb) {
+                cut = true;
+                self.tracker.reset();
+            }
+        }
+        let full = cut
+            || self.frames == 1
+            || self.frames_since_full_detection + 1 >= self.config.full_detection_interval.max(1);
+        let local = !full
+            && self.frames_since_detection + 1 >= self.config.detection_interval.max(1)
+            && !self.tracker.tracks().is_empty();
+        if !full && !local {
+            self.frames_since_detection += 1;
+            self.frames_since_full_detection += 1;
+            self.tracker.predict();
+        } else {
+            self.frames_since_detection = 0;
+            if full {
+                self.frames_since_full_detection = 0;
+            } else {
+                self.frames_since_full_detection += 1;
+            }
+            let boxes = if full {
+                self.pipeline.detect(frame, &self.config.detection)
+            } else {
+                self.detect_near_tracks(frame)
+            };
+            let rects: Vec<Rect> = boxes
+                .iter()
+                .map(|b| Rect::new(b.x as f32, b.y as f32, b.width as f32, b.height as f32))
+                .collect();
+            let ids = self.tracker.update(&rects);
+            // Encode the detected faces whose track is new or due for another look.
+            let due: Vec<(TrackId, FaceBox)> = ids
+                .iter()
+                .zip(&boxes)
+                .filter_map(|(id, b)| {
+                    let id = (*id)?;
+                    let track = self.tracker.track(id)?;
+                    let needs = track.identity().is_none()
+                        || track.frames_since_observation() >= self.config.reencode_interval;
+                    needs.then_some((id, *b))
+                })
+                .collect();
+            let due_boxes: Vec<FaceBox> = due.iter().map(|(_, b)| *b).collect();
+            let encodings = self.encode_parallel(frame, &due_boxes);
+            for ((id, _), encoding) in due.iter().zip(&encodings) {
+                let p = self.classifier.classify(encoding);
+                // "Unknown" from one blurry or turned frame is weaker evidence than a match: a
+                // stranger still wins the vote on repeated unknowns, a member is not lost to one.
+                let weight = if p.known { 1.0 } else { UNKNOWN_VOTE_WEIGHT };
+                self.tracker.observe(
+                    *id,
+                    Observation {
+                        label: p.label(),
+                        confidence: p.confidence * weight,
+                        distance: p.distance,
+                    },
+                );
+                self.track_info.insert(*id, TrackInfo { scores: p.scores });
+            }
+        }
+        let live: Vec<TrackId> = self.tracker.tracks().iter().map(|t| t.id).collect();
+        self.track_info.retain(|id, _| live.contains(id));
+
+        // Report the faces seen at the last detection, where the track has a name decision.
+        let mut results: Vec<FaceResult> = self
+            .tracker
+            .tracks()
+            .iter()
+            .filter(|t| t.missed_detections() == 0)
+            .filter_map(|t| {
+                let identity = t.identity()?;
+                let rect = clip_box(&t.rect, frame.width, frame.height)?;
+                let scores = self
+                    .track_info
+                    .get(&t.id)
+                    .map(|i| i.scores.clone())
+                    .unwrap_or_default();
+                let best = identity.label.unwrap_or_else(|| {
+                    scores
+                        .iter()
+                        .enumerate()
+                        .max_by(|a, b| a.1.total_cmp(b.1))
+                        .map(|(i, _)| i)
+                        .unwrap_or(0)
+                });
+                Some(self.result_from(
+                    rect,
+                    identity.label,
+                    best,
+                    identity.confidence,
+                    identity.distance,
+                    &scores,
+                    Some(t.id),
+                ))
+            })
+            .collect();
+        results.sort_by_key(|r| (r.rect.x, r.rect.y));
+        results
+    }
+}
+
+/// The part of `rect` inside the frame, as whole pixels; `None` when nothing is left.
+fn clip_box(rect: &Rect, width: usize, height: usize) -> Option<FaceBox> {
+    if !rect.is_valid() {
+        return None;
+    }
+    let x0 = rect.x.round().max(0.0) as i64;
+    let y0 = rect.y.round().max(0.0) as i64;
+    let x1 = ((rect.x + rect.w).round() as i64).min(width as i64);
+    let y1 = ((rect.y + rect.h).round() as i64).min(height as i64);
+    (x1 > x0 && y1 > y0).then(|| FaceBox {
+        x: x0 as i32,
+        y: y0 as i32,
+        width: (x1 - x0) as i32,
+        height: (y1 - y0) as i32,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boxes_are_clipped_to_the_frame() {
+        let r = Rect::new(-10.0, 5.0, 30.0, 20.0);
+        assert_eq!(
+            clip_box(&r, 100, 100),
+            Some(FaceBox {
+                x: 0,
+                y: 5,
+                width: 20,
+                height: 20
+            })
+        );
+        assert_eq!(clip_box(&Rect::new(200.0, 0.0, 10.0, 10.0), 100, 100), None);
     }
 }

@@ -160,6 +160,23 @@ pub struct EncoderId {
     pub sha256: String,
 }
 
+unsafe extern "C" {
+    /// From libopenblas, which dlib-face-recognition links (feature `openblas`).
+    fn openblas_set_num_threads(num_threads: std::os::raw::c_int);
+}
+
+/// Keeps OpenBLAS to one thread: the analyzer already encodes faces on several threads, and
+/// OpenBLAS's own idle threads spin (measured: a third of the CPU time went to `sched_yield`).
+fn limit_blas_threads() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("OPENBLAS_NUM_THREADS").is_none() {
+            // SAFETY: a plain setter in OpenBLAS, called before any BLAS work of ours starts.
+            unsafe { openblas_set_num_threads(1) };
+        }
+    });
+}
+
 static WEIGHTS_CACHE: LazyLock<Mutex<HashMap<WeightsConfig, Weak<Weights>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
@@ -213,6 +230,7 @@ impl Weights {
     }
 
     fn load_uncached(config: &WeightsConfig) -> Result<Weights, WeightsError> {
+        limit_blas_threads();
         let landmarks_path = config.path_of(Path::new(LANDMARKS_FILE));
         let encoder_path = config.path_of(&config.encoder_file);
         check_exists(&landmarks_path)?;
@@ -254,6 +272,62 @@ impl Weights {
     /// Whether the CNN detector is loaded.
     pub fn has_cnn(&self) -> bool {
         self.cnn.is_some()
+    }
+
+    /// Encodes the faces at `boxes` from the full-resolution frame. Safe to call from several
+    /// threads at once: each call borrows its own copy of the network. `jitters` > 1 averages that
+    /// many randomly jittered copies of each face (slower, steadier; dlib's `num_jitters`).
+    pub fn encode(&self, frame: &FrameRef<'_>, boxes: &[FaceBox], jitters: u32) -> Vec<Encoding> {
+        if boxes.is_empty() {
+            return Vec::new();
+        }
+        // Only the region around the faces is converted: landmarks and chips need the face plus
+        // a margin (dlib's chip uses 25% padding).
+        let (mut x0, mut y0, mut x1, mut y1) = (i64::MAX, i64::MAX, i64::MIN, i64::MIN);
+        for b in boxes {
+            let m = (b.width.max(b.height) as i64) / 2 + 8;
+            x0 = x0.min(b.x as i64 - m);
+            y0 = y0.min(b.y as i64 - m);
+            x1 = x1.max((b.x + b.width) as i64 + m);
+            y1 = y1.max((b.y + b.height) as i64 + m);
+        }
+        let x0 = x0.clamp(0, frame.width as i64 - 1) as usize;
+        let y0 = y0.clamp(0, frame.height as i64 - 1) as usize;
+        let x1 = (x1.clamp(1, frame.width as i64) as usize).max(x0 + 1);
+        let y1 = (y1.clamp(1, frame.height as i64) as usize).max(y0 + 1);
+        let bpp = frame.layout.bytes_per_pixel();
+        let crop = FrameRef {
+            data: &frame.data[y0 * frame.stride + x0 * bpp..],
+            width: x1 - x0,
+            height: y1 - y0,
+            stride: frame.stride,
+            layout: frame.layout,
+        };
+        let rgb = crop.to_rgb(crop.width, crop.height);
+        let matrix = image_matrix(&rgb, crop.width, crop.height);
+        let landmarks: Vec<_> = boxes
+            .iter()
+            .map(|b| {
+                let shifted = FaceBox {
+                    x: b.x - x0 as i32,
+                    y: b.y - y0 as i32,
+                    ..*b
+                };
+                self.landmarks.face_landmarks(&matrix, &shifted.to_dlib())
+            })
+            .collect();
+        let encodings =
+            self.with_encoder(|net| net.get_face_encodings(&matrix, &landmarks, jitters.max(1)));
+        encodings
+            .iter()
+            .map(|e| {
+                let mut out = [0f32; ENCODING_DIM];
+                for (o, v) in out.iter_mut().zip(e.as_ref()) {
+                    *o = *v as f32;
+                }
+                out
+            })
+            .collect()
     }
 
     fn with_encoder<R>(&self, f: impl FnOnce(&FaceEncoderNetwork) -> R) -> R {
@@ -473,6 +547,8 @@ pub struct DetectionConfig {
     pub upsample: u32,
     /// Detect on a copy scaled to this width (0 = frame width); boxes are mapped back to the frame.
     pub detection_width: usize,
+    /// Threads for a full-frame HOG pass (1 or 2).
+    pub threads: usize,
 }
 
 impl Default for DetectionConfig {
@@ -481,6 +557,7 @@ impl Default for DetectionConfig {
             detector: DetectorKind::Hog,
             upsample: 1,
             detection_width: 0,
+            threads: 1,
         }
     }
 }
@@ -489,7 +566,55 @@ impl Default for DetectionConfig {
 /// not thread-safe; the weights are shared.
 pub struct FacePipeline {
     weights: Arc<Weights>,
-    hog: FaceDetector,
+    /// HOG detectors, one per detection thread (dlib's scanner is not thread-safe).
+    hogs: [Mutex<FaceDetector>; 2],
+}
+
+/// One HOG pass over columns `x0..x1` of the detection image, enlarged `factor` times.
+struct StripJob {
+    x0: usize,
+    x1: usize,
+    factor: usize,
+}
+
+impl StripJob {
+    fn run(
+        &self,
+        hog: &FaceDetector,
+        rgb: &[u8],
+        det_w: usize,
+        det_h: usize,
+        to_frame: f64,
+    ) -> Vec<FaceBox> {
+        let width = self.x1.saturating_sub(self.x0);
+        if width == 0 || det_h == 0 {
+            return Vec::new();
+        }
+        let strip: Vec<u8> = if width == det_w {
+            rgb.to_vec()
+        } else {
+            (0..det_h)
+                .flat_map(|y| &rgb[(y * det_w + self.x0) * 3..(y * det_w + self.x1) * 3])
+                .copied()
+                .collect()
+        };
+        let mut matrix = image_matrix(&strip, width, det_h);
+        if self.factor > 1 {
+            matrix = matrix.resize(width * self.factor, det_h * self.factor);
+        }
+        let scale = to_frame / self.factor.max(1) as f64;
+        let offset = (self.x0 as f64 * to_frame).round() as i32;
+        hog.face_locations(&matrix)
+            .iter()
+            .map(|r| {
+                let b = FaceBox::from_dlib(r, scale);
+                FaceBox {
+                    x: b.x + offset,
+                    ..b
+                }
+            })
+            .collect()
+    }
 }
 
 impl FacePipeline {
@@ -497,13 +622,67 @@ impl FacePipeline {
     pub fn new(weights: Arc<Weights>) -> Self {
         FacePipeline {
             weights,
-            hog: FaceDetector::new(),
+            hogs: [
+                Mutex::new(FaceDetector::new()),
+                Mutex::new(FaceDetector::new()),
+            ],
         }
     }
 
     /// The shared weights.
     pub fn weights(&self) -> &Arc<Weights> {
         &self.weights
+    }
+
+    /// Looks for a face near where one is expected: the region `around` grown by half its size
+    /// on each side, scaled so that a face of `around`'s size becomes about 100 pixels (the
+    /// HOG detector's sweet spot), detected with HOG. Much cheaper than a full-frame pass; used
+    /// to follow known faces between full detections. Boxes in frame pixels.
+    pub fn detect_near(&self, frame: &FrameRef<'_>, around: FaceBox) -> Vec<FaceBox> {
+        let margin_x = around.width / 2 + 4;
+        let margin_y = around.height / 2 + 4;
+        let x0 = (around.x - margin_x).clamp(0, frame.width as i32 - 1) as usize;
+        let y0 = (around.y - margin_y).clamp(0, frame.height as i32 - 1) as usize;
+        let x1 = ((around.x + around.width + margin_x).max(0) as usize).min(frame.width);
+        let y1 = ((around.y + around.height + margin_y).max(0) as usize).min(frame.height);
+        if x1 <= x0 + 8 || y1 <= y0 + 8 || around.height <= 0 {
+            return Vec::new();
+        }
+        let bpp = frame.layout.bytes_per_pixel();
+        let crop = FrameRef {
+            data: &frame.data[y0 * frame.stride + x0 * bpp..],
+            width: x1 - x0,
+            height: y1 - y0,
+            stride: frame.stride,
+            layout: frame.layout,
+        };
+        let scale = (100.0 / around.height as f64).clamp(0.25, 4.0);
+        let out_w = ((crop.width as f64 * scale).round() as usize).max(1);
+        let out_h = ((crop.height as f64 * scale).round() as usize).max(1);
+        let matrix = if scale < 1.0 {
+            image_matrix(&crop.to_rgb(out_w, out_h), out_w, out_h)
+        } else {
+            image_matrix(
+                &crop.to_rgb(crop.width, crop.height),
+                crop.width,
+                crop.height,
+            )
+            .resize(out_w, out_h)
+        };
+        let back = crop.width as f64 / out_w as f64;
+        lock(&self.hogs[0])
+            .face_locations(&matrix)
+            .iter()
+            .map(|r| {
+                let b = FaceBox::from_dlib(r, back);
+                FaceBox {
+                    x: b.x + x0 as i32,
+                    y: b.y + y0 as i32,
+                    ..b
+                }
+            })
+            .filter(|b| b.width > 0 && b.height > 0)
+            .collect()
     }
 
     /// Face boxes in frame pixels, sorted left to right.
@@ -530,81 +709,90 @@ impl FacePipeline {
             det_h = ((det_h as f64 * shrink) as usize).max(1);
         }
         let rgb = frame.to_rgb(det_w, det_h);
-        let mut matrix = image_matrix(&rgb, det_w, det_h);
         let factor = 1usize << upsample;
-        if upsample > 0 {
-            matrix = matrix.resize(det_w * factor, det_h * factor);
-        }
-        let locations = match (&self.weights.cnn, config.detector) {
-            (Some(cnn), DetectorKind::Cnn) => lock(cnn).face_locations(&matrix),
-            _ => self.hog.face_locations(&matrix),
+        let to_frame = frame.width as f64 / det_w as f64;
+        let mut boxes = if config.detector == DetectorKind::Cnn && self.weights.cnn.is_some() {
+            let matrix = image_matrix(&rgb, det_w, det_h);
+            let locations = self
+                .weights
+                .cnn
+                .as_ref()
+                .map(|cnn| lock(cnn).face_locations(&matrix));
+            locations
+                .iter()
+                .flat_map(|l| l.iter().map(|r| FaceBox::from_dlib(r, to_frame)))
+                .collect()
+        } else if config.threads >= 2 && factor >= 2 && det_w >= 256 {
+            self.detect_hog_split(&rgb, det_w, det_h, factor, to_frame)
+        } else {
+            let job = StripJob {
+                x0: 0,
+                x1: det_w,
+                factor,
+            };
+            job.run(&lock(&self.hogs[0]), &rgb, det_w, det_h, to_frame)
         };
-        let scale = frame.width as f64 / (det_w * factor) as f64;
-        let mut boxes: Vec<FaceBox> = locations
-            .iter()
-            .map(|r| FaceBox::from_dlib(r, scale))
-            .filter(|b| b.width > 0 && b.height > 0)
-            .collect();
+        boxes.retain(|b| b.width > 0 && b.height > 0);
         boxes.sort_by_key(|b| (b.x, b.y));
         boxes
     }
 
-    /// Encodes the faces at `boxes` from the full-resolution frame. `jitters` > 1 averages that
-    /// many randomly jittered copies of each face (slower, steadier; dlib's `num_jitters`).
-    pub fn encode(&self, frame: &FrameRef<'_>, boxes: &[FaceBox], jitters: u32) -> Vec<Encoding> {
-        if boxes.is_empty() {
-            return Vec::new();
-        }
-        // Only the region around the faces is converted: landmarks and chips need the face plus
-        // a margin (dlib's chip uses 25% padding).
-        let (mut x0, mut y0, mut x1, mut y1) = (i64::MAX, i64::MAX, i64::MIN, i64::MIN);
-        for b in boxes {
-            let m = (b.width.max(b.height) as i64) / 2 + 8;
-            x0 = x0.min(b.x as i64 - m);
-            y0 = y0.min(b.y as i64 - m);
-            x1 = x1.max((b.x + b.width) as i64 + m);
-            y1 = y1.max((b.y + b.height) as i64 + m);
-        }
-        let x0 = x0.clamp(0, frame.width as i64 - 1) as usize;
-        let y0 = y0.clamp(0, frame.height as i64 - 1) as usize;
-        let x1 = (x1.clamp(1, frame.width as i64) as usize).max(x0 + 1);
-        let y1 = (y1.clamp(1, frame.height as i64) as usize).max(y0 + 1);
-        let bpp = frame.layout.bytes_per_pixel();
-        let crop = FrameRef {
-            data: &frame.data[y0 * frame.stride + x0 * bpp..],
-            width: x1 - x0,
-            height: y1 - y0,
-            stride: frame.stride,
-            layout: frame.layout,
+    /// HOG detection on two cores: a left and a right strip that overlap by more than the
+    /// largest face the strips must find whole, plus a pass at half the resolution over the
+    /// whole image for the larger faces that a strip border could cut. The split is uneven so
+    /// both threads do about the same work; duplicates are merged.
+    fn detect_hog_split(
+        &self,
+        rgb: &[u8],
+        det_w: usize,
+        det_h: usize,
+        factor: usize,
+        to_frame: f64,
+    ) -> Vec<FaceBox> {
+        // Faces up to OVERLAP upsampled pixels wide fit whole in one strip; the half-resolution
+        // pass finds faces from 80 * 2 = 160 upsampled pixels up.
+        const OVERLAP: usize = 200;
+        let half_overlap = OVERLAP / 2 / factor + 1;
+        let split = det_w * 5 / 8;
+        let left = StripJob {
+            x0: 0,
+            x1: (split + half_overlap).min(det_w),
+            factor,
         };
-        let rgb = crop.to_rgb(crop.width, crop.height);
-        let matrix = image_matrix(&rgb, crop.width, crop.height);
-        let landmarks: Vec<_> = boxes
-            .iter()
-            .map(|b| {
-                let shifted = FaceBox {
-                    x: b.x - x0 as i32,
-                    y: b.y - y0 as i32,
-                    ..*b
-                };
-                self.weights
-                    .landmarks
-                    .face_landmarks(&matrix, &shifted.to_dlib())
-            })
-            .collect();
-        let encodings = self
-            .weights
-            .with_encoder(|net| net.get_face_encodings(&matrix, &landmarks, jitters.max(1)));
-        encodings
-            .iter()
-            .map(|e| {
-                let mut out = [0f32; ENCODING_DIM];
-                for (o, v) in out.iter_mut().zip(e.as_ref()) {
-                    *o = *v as f32;
-                }
-                out
-            })
-            .collect()
+        let right = StripJob {
+            x0: split.saturating_sub(half_overlap),
+            x1: det_w,
+            factor,
+        };
+        let coarse = StripJob {
+            x0: 0,
+            x1: det_w,
+            factor: factor / 2,
+        };
+        let (mut boxes, more) = std::thread::scope(|scope| {
+            let other = scope.spawn(|| {
+                let hog = lock(&self.hogs[1]);
+                let mut b = right.run(&hog, rgb, det_w, det_h, to_frame);
+                b.extend(coarse.run(&hog, rgb, det_w, det_h, to_frame));
+                b
+            });
+            let mine = left.run(&lock(&self.hogs[0]), rgb, det_w, det_h, to_frame);
+            (mine, other.join().unwrap_or_default())
+        });
+        for b in more {
+            if !boxes
+                .iter()
+                .any(|k| k.iou(&b) > 0.4 || b.center_inside(k) && k.center_inside(&b))
+            {
+                boxes.push(b);
+            }
+        }
+        boxes
+    }
+
+    /// Encodes the faces at `boxes` from the full-resolution frame (see [`Weights::encode`]).
+    pub fn encode(&self, frame: &FrameRef<'_>, boxes: &[FaceBox], jitters: u32) -> Vec<Encoding> {
+        self.weights.encode(frame, boxes, jitters)
     }
 }
 

@@ -7,6 +7,8 @@ pub mod analyzer;
 pub mod draw;
 pub mod face;
 pub mod model;
+pub mod scene_cut;
+pub mod tracker;
 
 mod overlay;
 mod train;

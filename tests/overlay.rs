@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use gst::glib;
 use gst::prelude::*;
 use std::path::Path;
 
@@ -249,4 +250,161 @@ fn unsupported_caps_are_refused() {
     ))
     .expect_err("I420 does not link");
     assert!(err.to_string().contains("can't handle caps"), "{err}");
+}
+
+#[test]
+fn every_property_can_be_set_and_read_back() {
+    init();
+    for factory in ["faceidoverlay", "faceidtrain"] {
+        let element = gst::ElementFactory::make(factory).build().unwrap();
+        for pspec in element.list_properties() {
+            if !pspec.flags().contains(glib::ParamFlags::WRITABLE)
+                || !pspec.owner_type().name().starts_with("GstFaceId")
+            {
+                continue;
+            }
+            assert!(
+                pspec.blurb().is_some_and(|b| b.len() > 20),
+                "{factory}.{} is documented",
+                pspec.name()
+            );
+            let value = pspec.default_value().clone();
+            element.set_property_from_value(pspec.name(), &value);
+            assert_eq!(
+                element.property_value(pspec.name()).type_(),
+                value.type_(),
+                "{factory}.{}",
+                pspec.name()
+            );
+        }
+    }
+}
+
+/// `bbt2.jpg` (leonard and sheldon) pasted on a larger black canvas at `dx` pixels from the left.
+fn shifted_frame(photo: &gst::Sample, canvas: &gst_video::VideoInfo, dx: usize) -> gst::Buffer {
+    let info = gst_video::VideoInfo::from_caps(photo.caps().unwrap()).unwrap();
+    let src = photo.buffer().unwrap().map_readable().unwrap();
+    let mut buffer = gst::Buffer::with_size(canvas.size()).unwrap();
+    {
+        let b = buffer.get_mut().unwrap();
+        let mut map = b.map_writable().unwrap();
+        map.fill(0);
+        let (src_stride, dst_stride) = (info.stride()[0] as usize, canvas.stride()[0] as usize);
+        for y in 0..info.height() as usize {
+            let row = &src[y * src_stride..y * src_stride + info.width() as usize * 4];
+            let at = y * dst_stride + dx * 4;
+            map[at..at + row.len()].copy_from_slice(row);
+        }
+    }
+    buffer
+}
+
+#[test]
+fn a_moving_face_keeps_one_track_and_one_name() {
+    init();
+    let photo = decode(&samples().join("bbt/_group/bbt2.jpg"));
+    let info = gst_video::VideoInfo::from_caps(photo.caps().unwrap()).unwrap();
+    let canvas = gst_video::VideoInfo::builder(
+        gst_video::VideoFormat::Bgrx,
+        info.width() + 200,
+        info.height(),
+    )
+    .fps(gst::Fraction::new(30, 1))
+    .build()
+    .unwrap();
+    let element = gst::ElementFactory::make("faceidoverlay")
+        .property("model", bbt_model())
+        .build()
+        .unwrap();
+    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+    h.set_src_caps(canvas.to_caps().unwrap());
+    h.play();
+    let mut tracks: std::collections::HashMap<String, std::collections::HashSet<i32>> =
+        Default::default();
+    for i in 0..40usize {
+        let mut buffer = shifted_frame(&photo, &canvas, i * 5);
+        buffer
+            .get_mut()
+            .unwrap()
+            .set_pts(gst::ClockTime::from_mseconds(i as u64 * 33));
+        let out = h
+            .push_and_pull(buffer)
+            .expect("one buffer out per buffer in");
+        for meta in out.iter_meta::<gst_video::VideoRegionOfInterestMeta>() {
+            let param = meta.param("faceid").unwrap();
+            let label: String = param.get("label").unwrap();
+            tracks.entry(label).or_default().insert(meta.id());
+        }
+    }
+    assert_eq!(
+        tracks.len(),
+        2,
+        "only leonard and sheldon, never another name: {tracks:?}"
+    );
+    for name in ["leonard", "sheldon"] {
+        assert_eq!(
+            tracks[name].len(),
+            1,
+            "{name} keeps one track id: {tracks:?}"
+        );
+    }
+}
+
+#[test]
+fn tracking_off_is_the_per_frame_pipeline() {
+    init();
+    use gstfaceid::face::{
+        DetectionConfig, FacePipeline, FrameRef, PixelLayout, Weights, WeightsConfig,
+        resolve_models_dir,
+    };
+    let model = gstfaceid::model::Model::load(bbt_model()).unwrap();
+    let weights = Weights::load(&WeightsConfig::new(resolve_models_dir(None))).unwrap();
+    let pipeline = FacePipeline::new(weights);
+    let classifier = gstfaceid::model::Classifier::new(&model);
+    for photo in ["bbt1.jpg", "bbt3.jpg"] {
+        let sample = decode(&samples().join("bbt/_group").join(photo));
+        let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
+        // Directly: detect, encode and classify this frame alone.
+        let map = sample.buffer().unwrap().map_readable().unwrap();
+        let frame = FrameRef::new(
+            &map,
+            info.width() as usize,
+            info.height() as usize,
+            info.stride()[0] as usize,
+            PixelLayout::Bgrx,
+        )
+        .unwrap();
+        let boxes = pipeline.detect(&frame, &DetectionConfig::default());
+        let expected: Vec<(u32, u32, Option<String>)> = boxes
+            .iter()
+            .zip(pipeline.encode(&frame, &boxes, 1))
+            .map(|(b, e)| {
+                let p = classifier.classify(&e);
+                (
+                    b.x as u32,
+                    b.y as u32,
+                    p.label().map(|l| model.labels[l].clone()),
+                )
+            })
+            .collect();
+        // Through the element with tracking off and a detection every frame.
+        let element = gst::ElementFactory::make("faceidoverlay")
+            .property("model", bbt_model())
+            .property("tracking", false)
+            .property("detection-interval", 1u32)
+            .property("n-threads", 1u32)
+            .build()
+            .unwrap();
+        let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+        h.set_src_caps(sample.caps().unwrap().to_owned());
+        h.play();
+        for _ in 0..3 {
+            let out = h.push_and_pull(sample.buffer().unwrap().copy()).unwrap();
+            let got: Vec<(u32, u32, Option<String>)> = roi_faces(&out)
+                .into_iter()
+                .map(|f| (f.0, f.1, f.4))
+                .collect();
+            assert_eq!(got, expected, "{photo}");
+        }
+    }
 }

@@ -35,6 +35,11 @@ const DEFAULT_DRAW_LABELS: bool = true;
 const DEFAULT_POST_MESSAGES: bool = true;
 const DEFAULT_UPSAMPLE: u32 = 1;
 const DEFAULT_DETECTION_WIDTH: u32 = 0;
+const DEFAULT_TRACKING: bool = true;
+const DEFAULT_DETECTION_INTERVAL: u32 = 2;
+const DEFAULT_FULL_DETECTION_INTERVAL: u32 = 15;
+const DEFAULT_REENCODE_INTERVAL: u32 = 10;
+const DEFAULT_N_THREADS: u32 = 0;
 /// Longest list of confidences drawn beside a face.
 const MAX_SCORES_DRAWN: usize = 12;
 
@@ -51,6 +56,11 @@ struct Settings {
     detector: Detector,
     upsample: u32,
     detection_width: u32,
+    tracking: bool,
+    detection_interval: u32,
+    full_detection_interval: u32,
+    reencode_interval: u32,
+    n_threads: u32,
 }
 
 impl Default for Settings {
@@ -67,6 +77,11 @@ impl Default for Settings {
             detector: Detector::default(),
             upsample: DEFAULT_UPSAMPLE,
             detection_width: DEFAULT_DETECTION_WIDTH,
+            tracking: DEFAULT_TRACKING,
+            detection_interval: DEFAULT_DETECTION_INTERVAL,
+            full_detection_interval: DEFAULT_FULL_DETECTION_INTERVAL,
+            reencode_interval: DEFAULT_REENCODE_INTERVAL,
+            n_threads: DEFAULT_N_THREADS,
         }
     }
 }
@@ -81,7 +96,21 @@ impl Settings {
                 },
                 upsample: self.upsample,
                 detection_width: self.detection_width as usize,
+                threads: self.threads(),
             },
+            tracking: self.tracking,
+            detection_interval: self.detection_interval.max(1),
+            full_detection_interval: self.full_detection_interval.max(1),
+            reencode_interval: self.reencode_interval.max(1),
+            threads: self.threads(),
+            ..AnalyzerConfig::default()
+        }
+    }
+
+    fn threads(&self) -> usize {
+        match self.n_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n as usize,
         }
     }
 
@@ -329,6 +358,43 @@ impl ObjectImpl for FaceIdOverlay {
                     .default_value(DEFAULT_DETECTION_WIDTH)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecBoolean::builder("tracking")
+                    .nick("Tracking")
+                    .blurb("Follow faces from frame to frame and name each track by the votes of its recent encodings (steadier names, much faster). Off: every frame is detected, encoded and named on its own, as the per-frame scripts do (detection-interval is then ignored)")
+                    .default_value(DEFAULT_TRACKING)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("detection-interval")
+                    .nick("Detection interval")
+                    .blurb("With tracking: look for the followed faces again, near where they are expected (a cheap local detection), every this many frames; they are moved by their motion in between. 1: every frame")
+                    .minimum(1)
+                    .maximum(300)
+                    .default_value(DEFAULT_DETECTION_INTERVAL)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("full-detection-interval")
+                    .nick("Full detection interval")
+                    .blurb("With tracking: run the full-frame face detector, which finds new faces, every this many frames and at every hard cut (scene change). 1: every frame")
+                    .minimum(1)
+                    .maximum(1000)
+                    .default_value(DEFAULT_FULL_DETECTION_INTERVAL)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("reencode-interval")
+                    .nick("Re-encode interval")
+                    .blurb("With tracking: encode a followed face again every this many frames (it is always encoded when its track starts); the name is voted over the recent encodings")
+                    .minimum(1)
+                    .maximum(1000)
+                    .default_value(DEFAULT_REENCODE_INTERVAL)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("n-threads")
+                    .nick("Threads")
+                    .blurb("Threads used to encode several faces at once (0: one per CPU core)")
+                    .maximum(64)
+                    .default_value(DEFAULT_N_THREADS)
+                    .mutable_playing()
+                    .build(),
             ]
         });
         PROPERTIES.as_ref()
@@ -360,6 +426,17 @@ impl ObjectImpl for FaceIdOverlay {
             "detection-width" => {
                 settings.detection_width = value.get().expect("type checked upstream")
             }
+            "tracking" => settings.tracking = value.get().expect("type checked upstream"),
+            "detection-interval" => {
+                settings.detection_interval = value.get().expect("type checked upstream")
+            }
+            "reencode-interval" => {
+                settings.reencode_interval = value.get().expect("type checked upstream")
+            }
+            "full-detection-interval" => {
+                settings.full_detection_interval = value.get().expect("type checked upstream")
+            }
+            "n-threads" => settings.n_threads = value.get().expect("type checked upstream"),
             _ => unimplemented!(),
         }
         gst::debug!(CAT, imp = self, "Set {} to {:?}", pspec.name(), value);
@@ -384,6 +461,11 @@ impl ObjectImpl for FaceIdOverlay {
             "detector" => settings.detector.to_value(),
             "upsample" => settings.upsample.to_value(),
             "detection-width" => settings.detection_width.to_value(),
+            "tracking" => settings.tracking.to_value(),
+            "detection-interval" => settings.detection_interval.to_value(),
+            "reencode-interval" => settings.reencode_interval.to_value(),
+            "full-detection-interval" => settings.full_detection_interval.to_value(),
+            "n-threads" => settings.n_threads.to_value(),
             _ => unimplemented!(),
         }
     }
@@ -480,6 +562,18 @@ impl BaseTransformImpl for FaceIdOverlay {
         Ok(())
     }
 
+    fn sink_event(&self, event: gst::Event) -> bool {
+        if matches!(
+            event.view(),
+            gst::EventView::FlushStop(_) | gst::EventView::StreamStart(_)
+        ) && let Some(state) = lock(&self.state).as_mut()
+        {
+            // A seek or a new stream: tracks do not continue across it.
+            state.analyzer.reset();
+        }
+        self.parent_sink_event(event)
+    }
+
     fn transform_ip(
         &self,
         buffer: &mut gst::BufferRef,
@@ -572,6 +666,8 @@ impl VideoFilterImpl for FaceIdOverlay {
         );
         match lock(&self.state).as_mut() {
             Some(state) => {
+                // New caps (size change): boxes of the old size mean nothing.
+                state.analyzer.reset();
                 state.info = Some(in_info.clone());
                 Ok(())
             }

@@ -22,8 +22,19 @@ pub struct AnnotateArgs {
     #[arg(short, long, value_name = "MODEL")]
     model: PathBuf,
     /// Output video; the container follows the extension (.mp4, .mkv).
-    #[arg(short, long, value_name = "OUTPUT")]
-    output: PathBuf,
+    #[arg(
+        short,
+        long,
+        value_name = "OUTPUT",
+        required_unless_present = "no_video"
+    )]
+    output: Option<PathBuf>,
+    /// Only analyse (no encoding, no output video): for --detections, and to measure speed.
+    #[arg(long)]
+    no_video: bool,
+    /// Scale the video to WIDTHxHEIGHT before the overlay (e.g. 1920x1080).
+    #[arg(long, value_name = "WxH")]
+    resize: Option<String>,
     /// Also write one JSON line per frame: {"frame", "faces": [{"box", "label", "confidence"}]}.
     #[arg(long, value_name = "FILE.jsonl")]
     detections: Option<PathBuf>,
@@ -93,22 +104,35 @@ fn detections_line(frame: u64, buffer: &gst::BufferRef) -> String {
     serde_json::json!({ "frame": frame, "faces": faces }).to_string()
 }
 
+/// The output video's final and temporary names.
+struct OutputFile {
+    path: PathBuf,
+    partial: PathBuf,
+}
+
 pub fn run(args: &AnnotateArgs) -> Result<(), String> {
     if !args.input.is_file() {
         return Err(format!("{} is not a file", args.input.display()));
     }
-    if let (Ok(a), Ok(b)) = (args.input.canonicalize(), args.output.canonicalize())
-        && a == b
-    {
-        return Err("the output would overwrite the input: choose another output name".into());
-    }
-    let file_name = args
-        .output
-        .file_name()
-        .ok_or_else(|| format!("{} is not a file name", args.output.display()))?;
-    let partial = args
-        .output
-        .with_file_name(format!(".{}.partial", file_name.to_string_lossy()));
+    let output = match (&args.output, args.no_video) {
+        (Some(path), false) => {
+            if let (Ok(a), Ok(b)) = (args.input.canonicalize(), path.canonicalize())
+                && a == b
+            {
+                return Err(
+                    "the output would overwrite the input: choose another output name".into(),
+                );
+            }
+            let file_name = path
+                .file_name()
+                .ok_or_else(|| format!("{} is not a file name", path.display()))?;
+            Some(OutputFile {
+                path: path.clone(),
+                partial: path.with_file_name(format!(".{}.partial", file_name.to_string_lossy())),
+            })
+        }
+        _ => None,
+    };
 
     let pipeline = gst::Pipeline::new();
     let src = gst::ElementFactory::make("filesrc")
@@ -116,16 +140,25 @@ pub fn run(args: &AnnotateArgs) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let parse = make("parsebin")?;
-    let mux = muxer_for(&args.output)?;
-    let sink = gst::ElementFactory::make("filesink")
-        .property("location", &partial)
-        .build()
-        .map_err(|e| e.to_string())?;
     pipeline
-        .add_many([&src, &parse, &mux, &sink])
+        .add_many([&src, &parse])
         .map_err(|e| e.to_string())?;
     src.link(&parse).map_err(|e| e.to_string())?;
-    mux.link(&sink).map_err(|e| e.to_string())?;
+    let mux = match &output {
+        Some(out) => {
+            let mux = muxer_for(&out.path)?;
+            let sink = gst::ElementFactory::make("filesink")
+                .property("location", &out.partial)
+                .build()
+                .map_err(|e| e.to_string())?;
+            pipeline
+                .add_many([&mux, &sink])
+                .map_err(|e| e.to_string())?;
+            mux.link(&sink).map_err(|e| e.to_string())?;
+            Some(mux)
+        }
+        None => None,
+    };
 
     // The video branch, built now so that errors (missing model, weights) come early.
     let video_queue = make("queue")?;
@@ -148,41 +181,64 @@ pub fn run(args: &AnnotateArgs) -> Result<(), String> {
         }
         overlay.set_property_from_str(name, value);
     }
-    let convert_out = make("videoconvert")?;
-    let encoder = gst::ElementFactory::make("x264enc")
-        .property_from_str("pass", "quant")
-        .property("quantizer", args.quality.min(50))
-        .property_from_str("speed-preset", "veryfast")
-        .build()
-        .map_err(|_| {
-            "GStreamer element x264enc is missing: install gstreamer1.0-plugins-ugly".to_string()
-        })?;
-    let encode_queue = make("queue")?;
+    let mut chain = vec![overlay_queue.clone()];
+    if let Some(size) = &args.resize {
+        let (w, h) = size
+            .split_once('x')
+            .and_then(|(w, h)| Some((w.parse::<i32>().ok()?, h.parse::<i32>().ok()?)))
+            .ok_or_else(|| format!("--resize {size}: expected WIDTHxHEIGHT"))?;
+        chain.push(make("videoscale")?);
+        chain.push(
+            gst::ElementFactory::make("capsfilter")
+                .property(
+                    "caps",
+                    gst_video::VideoCapsBuilder::new()
+                        .width(w)
+                        .height(h)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    chain.push(convert_in);
+    chain.push(overlay.clone());
+    match &mux {
+        Some(mux) => {
+            let encoder = gst::ElementFactory::make("x264enc")
+                .property_from_str("pass", "quant")
+                .property("quantizer", args.quality.min(50))
+                .property_from_str("speed-preset", "veryfast")
+                .build()
+                .map_err(|_| {
+                    "GStreamer element x264enc is missing: install gstreamer1.0-plugins-ugly"
+                        .to_string()
+                })?;
+            chain.push(make("videoconvert")?);
+            chain.push(encoder);
+            let encode_queue = make("queue")?;
+            chain.push(encode_queue.clone());
+            pipeline.add_many(&chain).map_err(|e| e.to_string())?;
+            gst::Element::link_many(&chain).map_err(|e| e.to_string())?;
+            encode_queue
+                .link_pads(None, mux, Some("video_%u"))
+                .map_err(|e| format!("cannot put H.264 video into the output: {e}"))?;
+        }
+        None => {
+            chain.push(
+                gst::ElementFactory::make("fakesink")
+                    .property("sync", false)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            );
+            pipeline.add_many(&chain).map_err(|e| e.to_string())?;
+            gst::Element::link_many(&chain).map_err(|e| e.to_string())?;
+        }
+    }
     pipeline
-        .add_many([
-            &video_queue,
-            &decode,
-            &overlay_queue,
-            &convert_in,
-            &overlay,
-            &convert_out,
-            &encoder,
-            &encode_queue,
-        ])
+        .add_many([&video_queue, &decode])
         .map_err(|e| e.to_string())?;
     video_queue.link(&decode).map_err(|e| e.to_string())?;
-    gst::Element::link_many([
-        &overlay_queue,
-        &convert_in,
-        &overlay,
-        &convert_out,
-        &encoder,
-        &encode_queue,
-    ])
-    .map_err(|e| e.to_string())?;
-    encode_queue
-        .link_pads(None, &mux, Some("video_%u"))
-        .map_err(|e| format!("cannot put H.264 video into {}: {e}", args.output.display()))?;
     {
         let overlay_queue = overlay_queue.downgrade();
         decode.connect_pad_added(move |_, pad| {
@@ -205,14 +261,12 @@ pub fn run(args: &AnnotateArgs) -> Result<(), String> {
     let video_linked = Arc::new(Mutex::new(false));
     {
         let pipeline_weak = pipeline.downgrade();
-        let mux = mux.downgrade();
+        let mux = mux.as_ref().map(|m| m.downgrade());
         let video_queue = video_queue.downgrade();
         parse.connect_pad_added(move |_, pad| {
-            let (Some(pipeline), Some(mux), Some(video_queue)) = (
-                pipeline_weak.upgrade(),
-                mux.upgrade(),
-                video_queue.upgrade(),
-            ) else {
+            let (Some(pipeline), Some(video_queue)) =
+                (pipeline_weak.upgrade(), video_queue.upgrade())
+            else {
                 return;
             };
             let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
@@ -224,7 +278,9 @@ pub fn run(args: &AnnotateArgs) -> Result<(), String> {
                 if !*linked && let Some(sink_pad) = video_queue.static_pad("sink") {
                     *linked = pad.link(&sink_pad).is_ok();
                 }
-            } else if name.starts_with("audio/") {
+            } else if name.starts_with("audio/")
+                && let Some(mux) = mux.as_ref().and_then(|m| m.upgrade())
+            {
                 let _ = link_audio(&pipeline, &mux, pad);
             }
         });
@@ -259,6 +315,7 @@ pub fn run(args: &AnnotateArgs) -> Result<(), String> {
 
     let total_frames = count_frames_hint(&args.input);
     let bus = pipeline.bus().ok_or("no bus")?;
+    let started = std::time::Instant::now();
     let result = (|| {
         pipeline
             .set_state(gst::State::Playing)
@@ -291,26 +348,44 @@ pub fn run(args: &AnnotateArgs) -> Result<(), String> {
         progress.finish();
         Ok(())
     })();
+    let seconds = started.elapsed().as_secs_f64();
     let _ = pipeline.set_state(gst::State::Null);
     if let Some(w) = &writer {
         let _ = w.lock().unwrap_or_else(|e| e.into_inner()).flush();
     }
-    match result {
-        Ok(()) => {
-            std::fs::rename(&partial, &args.output)
-                .map_err(|e| format!("cannot write {}: {e}", args.output.display()))?;
-            println!(
-                "wrote {} ({} frames)",
-                args.output.display(),
-                frames.load(Ordering::Relaxed)
-            );
-            Ok(())
+    let frames = frames.load(Ordering::Relaxed);
+    match (result, &output) {
+        (Ok(()), Some(out)) => {
+            std::fs::rename(&out.partial, &out.path)
+                .map_err(|e| format!("cannot write {}: {e}", out.path.display()))?;
+            println!("wrote {} ({frames} frames)", out.path.display());
         }
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            Err(e)
+        (Ok(()), None) => {}
+        (Err(e), out) => {
+            if let Some(out) = out {
+                let _ = std::fs::remove_file(&out.partial);
+            }
+            return Err(e);
         }
     }
+    println!(
+        "{frames} frames in {seconds:.1} s: {:.1} frames/s, peak memory {} MiB",
+        frames as f64 / seconds.max(1e-9),
+        peak_memory_kib() / 1024
+    );
+    Ok(())
+}
+
+/// Peak resident memory of this process (VmHWM), in KiB.
+fn peak_memory_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
 }
 
 /// Links a parsed audio stream into the muxer, copying it when the muxer accepts its caps.

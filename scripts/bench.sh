@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Speed and quality benchmark, every figure measured in this run against a named baseline:
+#   per-frame  tracking=false: detect, encode and name every frame on its own (the hobby
+#              script's approach, the baseline)
+#   default    faceidoverlay's default properties (tracking, local re-detection, votes)
+# on samples/clips/bbt_mv_720p.mp4 (ground truth: score.py), the same clip upscaled to 1080p,
+# and the short hamilton clip. Pipeline: filesrc ! parsebin ! decodebin ! videoconvert !
+# faceidoverlay ! fakesink (`faceid annotate --no-video`). Prints frames/s, peak memory, scores.
+# Usage: scripts/bench.sh [--quick]   (--quick: 720p clip only)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+scripts/setup.sh >/dev/null
+cargo build --release --locked --bin faceid 2>/dev/null
+bin=target/release/faceid
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+$bin train samples/clips/bbt_mv_720p-train -o "$work/bbt.faceid" >/dev/null 2>&1
+$bin train samples/fr_examples -o "$work/fr.faceid" >/dev/null 2>&1
+
+run() { # name clip model gt extra...
+  local name=$1 clip=$2 model=$3 gt=$4; shift 4
+  local line score
+  line=$($bin annotate "$clip" -m "$model" --no-video --detections "$work/d.jsonl" "$@" 2>/dev/null | tail -1)
+  score=""
+  [ -n "$gt" ] && score=$(python3 scripts/score.py "$gt" "$work/d.jsonl")
+  printf '%-34s %s %s\n' "$name" "$line" "$score"
+}
+
+mv=samples/clips/bbt_mv_720p.mp4
+gt=samples/clips/bbt_mv_720p.gt.jsonl
+echo "== bbt_mv_720p.mp4 (1280x720, 600 frames), $(nproc) cores"
+run "720p per-frame (baseline)" $mv "$work/bbt.faceid" $gt --set tracking=false
+run "720p default" $mv "$work/bbt.faceid" $gt
+[ "${1:-}" = "--quick" ] && exit 0
+echo "== the same clip upscaled to 1920x1080 (boxes scaled, so no score)"
+run "1080p per-frame (baseline)" $mv "$work/bbt.faceid" "" --resize 1920x1080 --set tracking=false
+run "1080p default" $mv "$work/bbt.faceid" "" --resize 1920x1080
+echo "== short_hamilton_clip.mp4 (640x360, 275 frames)"
+ham=samples/fr_examples/_video/short_hamilton_clip.mp4
+run "hamilton per-frame (baseline)" $ham "$work/fr.faceid" "" --set tracking=false
+run "hamilton default" $ham "$work/fr.faceid" ""
