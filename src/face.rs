@@ -295,14 +295,7 @@ impl Weights {
         let y0 = y0.clamp(0, frame.height as i64 - 1) as usize;
         let x1 = (x1.clamp(1, frame.width as i64) as usize).max(x0 + 1);
         let y1 = (y1.clamp(1, frame.height as i64) as usize).max(y0 + 1);
-        let bpp = frame.layout.bytes_per_pixel();
-        let crop = FrameRef {
-            data: &frame.data[y0 * frame.stride + x0 * bpp..],
-            width: x1 - x0,
-            height: y1 - y0,
-            stride: frame.stride,
-            layout: frame.layout,
-        };
+        let crop = frame.crop(x0, y0, x1, y1);
         let rgb = crop.to_rgb(crop.width, crop.height);
         let matrix = image_matrix(&rgb, crop.width, crop.height);
         let landmarks: Vec<_> = boxes
@@ -424,6 +417,19 @@ impl<'a> FrameRef<'a> {
             stride,
             layout,
         })
+    }
+
+    /// The region `x0..x1` x `y0..y1`, without copying. The caller keeps
+    /// `x0 < x1 <= width` and `y0 < y1 <= height`.
+    fn crop(&self, x0: usize, y0: usize, x1: usize, y1: usize) -> FrameRef<'a> {
+        let bpp = self.layout.bytes_per_pixel();
+        FrameRef {
+            data: &self.data[y0 * self.stride + x0 * bpp..],
+            width: x1 - x0,
+            height: y1 - y0,
+            stride: self.stride,
+            layout: self.layout,
+        }
     }
 
     /// Packed RGB copy, downscaled by an integer-free bilinear-ish box sample to `out_w x out_h`
@@ -648,14 +654,7 @@ impl FacePipeline {
         if x1 <= x0 + 8 || y1 <= y0 + 8 || around.height <= 0 {
             return Vec::new();
         }
-        let bpp = frame.layout.bytes_per_pixel();
-        let crop = FrameRef {
-            data: &frame.data[y0 * frame.stride + x0 * bpp..],
-            width: x1 - x0,
-            height: y1 - y0,
-            stride: frame.stride,
-            layout: frame.layout,
-        };
+        let crop = frame.crop(x0, y0, x1, y1);
         let scale = (100.0 / around.height as f64).clamp(0.25, 4.0);
         let out_w = ((crop.width as f64 * scale).round() as usize).max(1);
         let out_h = ((crop.height as f64 * scale).round() as usize).max(1);

@@ -4,10 +4,12 @@
 //! in plain modules: [`face`] (dlib), [`model`] (classifier and model file).
 
 pub mod analyzer;
+pub mod cleaning;
 pub mod draw;
 pub mod face;
 pub mod model;
 pub mod scene_cut;
+pub mod subtitles;
 pub mod tracker;
 
 mod overlay;

@@ -24,16 +24,17 @@ use linfa_nn::{LinearSearch, NearestNeighbour};
 use ndarray::{Array1, Array2, ArrayView1};
 use serde::{Deserialize, Serialize};
 
+use crate::cleaning::{self, Photo, Policy, Reason};
 use crate::face::{ENCODING_DIM, EncoderId, Encoding};
 
 /// The `format` field of every model file.
 pub const FORMAT_NAME: &str = "gst-faceid-model";
 /// The model file version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
-/// Farther than this from every photo of a person is not them. dlib quotes 0.6 for its LFW
-/// benchmark; strangers (the `johns` photos) come as close as 0.58 to a `bbt` model while the
-/// `bbt` people in group shots stay below 0.54, so the default is stricter.
-pub const DEFAULT_UNKNOWN_DISTANCE: f32 = 0.55;
+/// The unknown distance of a model trained on too few photos to calibrate one. dlib quotes
+/// 0.6 for its LFW benchmark; strangers (the `johns` photos) come as close as 0.58 to a `bbt`
+/// model while the `bbt` people in group shots stay below 0.54.
+pub use crate::cleaning::DEFAULT_UNKNOWN_DISTANCE;
 /// Model files larger than this are refused before reading (100 000 photos take ~300 MB).
 pub const MAX_MODEL_FILE_BYTES: u64 = 512 * 1024 * 1024;
 /// Longest label accepted.
@@ -110,8 +111,12 @@ pub struct TrainOptions {
     pub alpha: f32,
     /// Optimiser iterations.
     pub max_iterations: u64,
-    /// Unknown distance written into the model.
-    pub unknown_distance: f32,
+    /// Unknown distance written into the model; `None`: calibrated from the training photos
+    /// ([`cleaning::calibrate_unknown_distance`]).
+    pub unknown_distance: Option<f32>,
+    /// Leave out photos that disagree with the rest of their person's photos, and
+    /// near-duplicates. Off: keep everything.
+    pub clean: bool,
 }
 
 impl Default for TrainOptions {
@@ -119,9 +124,24 @@ impl Default for TrainOptions {
         TrainOptions {
             alpha: 1e-3,
             max_iterations: 300,
-            unknown_distance: DEFAULT_UNKNOWN_DISTANCE,
+            unknown_distance: None,
+            clean: true,
         }
     }
+}
+
+/// A training photo left out of the classifier, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeftOut {
+    /// The photo.
+    pub sample: Sample,
+    /// Why, for people: "disagrees with ...", "duplicate of ...".
+    pub reason: String,
+}
+
+/// Whether a left-out reason is a duplicate (else the photo disagreed with the person's others).
+pub fn is_duplicate_reason(reason: &str) -> bool {
+    reason.starts_with("duplicate")
 }
 
 /// A trained face model.
@@ -129,8 +149,11 @@ impl Default for TrainOptions {
 pub struct Model {
     /// People's names, in classifier order.
     pub labels: Vec<String>,
-    /// Training encodings.
+    /// Training encodings the classifier uses.
     pub samples: Vec<Sample>,
+    /// Training photos left out by the cleaning, kept so that a later training (append) can
+    /// decide again with everyone's photos, and so that reports can say why.
+    pub left_out: Vec<LeftOut>,
     /// The encoder weights that made the encodings.
     pub encoder: EncoderId,
     /// The classifier.
@@ -196,6 +219,30 @@ fn corrupt(why: impl Into<String>) -> ModelError {
     ModelError::Corrupt(why.into())
 }
 
+/// A cleaning verdict in words.
+fn describe(reason: &Reason, samples: &[Sample], labels: &[String]) -> String {
+    match reason {
+        Reason::Outlier {
+            distance,
+            closer_to,
+        } => match closer_to.and_then(|l| labels.get(l)) {
+            Some(other) => format!(
+                "disagrees with the person's other photos (distance {distance:.2}) and looks like {other}"
+            ),
+            None => format!(
+                "disagrees with the person's other photos (distance {distance:.2}): another person?"
+            ),
+        },
+        Reason::Duplicate { of, distance } => format!(
+            "duplicate of {} (distance {distance:.2})",
+            samples
+                .get(*of)
+                .map(|s| format!("{} of {}", s.source, labels.get(s.label).map_or("?", |l| l)))
+                .unwrap_or_default()
+        ),
+    }
+}
+
 /// Encodings gathered for training, on top of an existing model's (faceidtrain's `append`).
 /// A label trained again replaces its earlier photos, so running the same person's training
 /// twice does not count their photos twice.
@@ -212,7 +259,12 @@ impl TrainingSet {
         match existing {
             Some(m) => TrainingSet {
                 labels: m.labels.clone(),
-                samples: m.samples.clone(),
+                samples: m
+                    .samples
+                    .iter()
+                    .cloned()
+                    .chain(m.left_out.iter().map(|l| l.sample.clone()))
+                    .collect(),
                 renewed: vec![false; m.labels.len()],
             },
             None => TrainingSet::default(),
@@ -362,6 +414,9 @@ struct FileSample {
     label: usize,
     source: String,
     encoding: Vec<f32>,
+    /// Set for photos the cleaning left out: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    left_out: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -438,6 +493,42 @@ impl Model {
             })
             .collect();
 
+        // Leave out photos that do not belong, then calibrate "unknown" on what is left.
+        let photos: Vec<Photo> = samples
+            .iter()
+            .map(|s| Photo {
+                label: s.label,
+                encoding: s.encoding,
+                source: s.source.clone(),
+            })
+            .collect();
+        let verdicts = if options.clean {
+            cleaning::clean(&photos, &Policy::default())
+        } else {
+            vec![None; photos.len()]
+        };
+        let mut kept = Vec::new();
+        let mut left_out = Vec::new();
+        for (sample, verdict) in samples.iter().zip(&verdicts) {
+            match verdict {
+                None => kept.push(sample.clone()),
+                Some(reason) => left_out.push(LeftOut {
+                    sample: sample.clone(),
+                    reason: describe(reason, &samples, &kept_labels),
+                }),
+            }
+        }
+        let kept_photos: Vec<Photo> = photos
+            .into_iter()
+            .zip(&verdicts)
+            .filter(|(_, v)| v.is_none())
+            .map(|(p, _)| p)
+            .collect();
+        let unknown_distance = options
+            .unknown_distance
+            .unwrap_or_else(|| cleaning::calibrate_unknown_distance(&kept_photos));
+        let samples = kept;
+
         let softmax = if kept_labels.len() == 1 {
             Softmax::uniform(1)
         } else {
@@ -466,9 +557,10 @@ impl Model {
         let model = Model {
             labels: kept_labels,
             samples,
+            left_out,
             encoder,
             softmax,
-            unknown_distance: options.unknown_distance,
+            unknown_distance,
         };
         model.validate()?;
         Ok(model)
@@ -511,6 +603,11 @@ impl Model {
             }
             if s.encoding.iter().any(|v| !v.is_finite()) {
                 return Err(corrupt("non-finite number in an encoding"));
+            }
+        }
+        for l in &self.left_out {
+            if l.sample.label >= n || l.sample.encoding.iter().any(|v| !v.is_finite()) {
+                return Err(corrupt("bad left-out sample"));
             }
         }
         if self.counts().contains(&0) {
@@ -579,6 +676,7 @@ impl Model {
             return Err(corrupt("counts do not match labels"));
         }
         let mut samples = Vec::with_capacity(file.samples.len());
+        let mut left_out = Vec::new();
         for s in file.samples {
             let encoding: Encoding = s.encoding.as_slice().try_into().map_err(|_| {
                 corrupt(format!(
@@ -586,11 +684,15 @@ impl Model {
                     s.encoding.len()
                 ))
             })?;
-            samples.push(Sample {
+            let sample = Sample {
                 label: s.label,
                 encoding,
                 source: s.source,
-            });
+            };
+            match s.left_out {
+                Some(reason) => left_out.push(LeftOut { sample, reason }),
+                None => samples.push(sample),
+            }
         }
         if file.classifier.kind != "softmax" {
             return Err(corrupt(format!(
@@ -608,6 +710,7 @@ impl Model {
         let model = Model {
             labels: file.labels,
             samples,
+            left_out,
             encoder: file.encoder,
             softmax: Softmax {
                 weights,
@@ -645,10 +748,17 @@ impl Model {
             samples: self
                 .samples
                 .iter()
-                .map(|s| FileSample {
+                .map(|s| (s, None))
+                .chain(
+                    self.left_out
+                        .iter()
+                        .map(|l| (&l.sample, Some(l.reason.clone()))),
+                )
+                .map(|(s, left_out)| FileSample {
                     label: s.label,
                     source: s.source.clone(),
                     encoding: s.encoding.to_vec(),
+                    left_out,
                 })
                 .collect(),
         };
@@ -674,6 +784,38 @@ impl Model {
     /// disk, then renamed over `path`. On failure `path` is untouched.
     pub fn save(&self, path: &Path) -> Result<(), ModelError> {
         write_atomically(path, &self.to_bytes())
+    }
+}
+
+/// The photos the cleaning left out, as CSV (`label,source,reason`) or, when `json`, a JSON
+/// array of `{"label", "source", "reason"}`.
+pub fn left_out_report(model: &Model, json: bool) -> String {
+    let label = |l: &LeftOut| {
+        model
+            .labels
+            .get(l.sample.label)
+            .cloned()
+            .unwrap_or_default()
+    };
+    if json {
+        let rows: Vec<serde_json::Value> = model
+            .left_out
+            .iter()
+            .map(|l| serde_json::json!({"label": label(l), "source": l.sample.source, "reason": l.reason}))
+            .collect();
+        serde_json::Value::Array(rows).to_string()
+    } else {
+        let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        let mut out = String::from("label,source,reason\n");
+        for l in &model.left_out {
+            out.push_str(&format!(
+                "{},{},{}\n",
+                quote(&label(l)),
+                quote(&l.sample.source),
+                quote(&l.reason)
+            ));
+        }
+        out
     }
 }
 
@@ -823,11 +965,11 @@ mod tests {
             Model::from_bytes(lying.as_bytes()),
             Err(ModelError::Corrupt(_))
         ));
-        let nan = String::from_utf8(good).unwrap().replacen(
-            "\"unknown_distance\":0.55",
-            "\"unknown_distance\":-1",
-            1,
-        );
+        let mut json: serde_json::Value = serde_json::from_slice(&good).unwrap();
+        json["unknown_distance"] = (-1.0).into();
+        let nan =
+            json.to_string()
+                .replacen("\"unknown_distance\":-1.0", "\"unknown_distance\":-1", 1);
         assert!(matches!(
             Model::from_bytes(nan.as_bytes()),
             Err(ModelError::Corrupt(_))

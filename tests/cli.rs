@@ -49,6 +49,45 @@ fn count_mp4_streams(path: &Path) -> (u64, u64) {
     (video.load(Ordering::Relaxed), audio.load(Ordering::Relaxed))
 }
 
+/// Seconds of a WebVTT timestamp "HH:MM:SS.mmm".
+fn vtt_seconds(t: &str) -> f64 {
+    let parts: Vec<&str> = t.split(':').collect();
+    assert_eq!(parts.len(), 3, "timestamp {t}");
+    let (h, m, s): (f64, f64, f64) = (
+        parts[0].parse().unwrap(),
+        parts[1].parse().unwrap(),
+        parts[2].parse().unwrap(),
+    );
+    assert!(
+        parts[2].len() == 6 && parts[2].as_bytes()[2] == b'.',
+        "timestamp {t}"
+    );
+    h * 3600.0 + m * 60.0 + s
+}
+
+/// The file is WebVTT (header, blank-line separated cues, well-formed timings) and names
+/// lin_manuel_miranda while he is on stage, 4-6 s into the clip.
+fn check_subtitles(vtt: &str) {
+    let mut blocks = vtt.split("\n\n").filter(|b| !b.trim().is_empty());
+    assert_eq!(blocks.next().map(str::trim), Some("WEBVTT"), "{vtt}");
+    let mut on_stage = 0.0;
+    for block in blocks {
+        let mut lines = block.lines();
+        let timing = lines.next().unwrap();
+        let mut fields = timing.split_whitespace();
+        let start = vtt_seconds(fields.next().unwrap());
+        assert_eq!(fields.next(), Some("-->"), "{timing}");
+        let end = vtt_seconds(fields.next().unwrap());
+        assert!(start < end, "{timing}");
+        assert!(fields.all(|f| f.contains(':')), "cue settings: {timing}");
+        let text = lines.collect::<Vec<_>>().join(" ");
+        if text == "lin_manuel_miranda" {
+            on_stage += (end.min(6.0) - start.max(4.0)).max(0.0);
+        }
+    }
+    assert!(on_stage > 1.5, "named for {on_stage} s of 4-6 s:\n{vtt}");
+}
+
 #[test]
 fn train_then_annotate_the_sample_clip_keeping_its_audio() {
     let dir = tempfile::tempdir().unwrap();

@@ -15,7 +15,7 @@ use crate::face::{
     DetectionConfig, FacePipeline, FrameRef, PixelLayout, Weights, WeightsConfig,
     resolve_models_dir,
 };
-use crate::model::{Model, TrainOptions, TrainingSet};
+use crate::model::{Model, TrainOptions, TrainingSet, is_duplicate_reason, left_out_report};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -28,6 +28,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 const DEFAULT_APPEND: bool = true;
 const DEFAULT_UPSAMPLE: u32 = 1;
 const DEFAULT_JITTERS: u32 = 1;
+const DEFAULT_CLEAN: bool = true;
 
 #[derive(Clone, Debug)]
 struct Settings {
@@ -38,6 +39,8 @@ struct Settings {
     encoder_weights: Option<PathBuf>,
     upsample: u32,
     jitters: u32,
+    clean: bool,
+    report_location: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -50,6 +53,8 @@ impl Default for Settings {
             encoder_weights: None,
             upsample: DEFAULT_UPSAMPLE,
             jitters: DEFAULT_JITTERS,
+            clean: DEFAULT_CLEAN,
+            report_location: None,
         }
     }
 }
@@ -101,7 +106,7 @@ impl FaceIdTrain {
     }
 
     /// Trains over everything gathered and writes the model. Returns the summary message.
-    fn finish(&self) -> Result<gst::Structure, gst::ErrorMessage> {
+    fn finish(&self, settings: &Settings) -> Result<gst::Structure, gst::ErrorMessage> {
         let mut guard = lock(&self.state);
         let Some(state) = guard.as_mut() else {
             return Err(gst::error_msg!(gst::CoreError::Failed, ("Not started")));
@@ -137,9 +142,25 @@ impl FaceIdTrain {
         }
         let encoder = state.pipeline.weights().encoder_id().clone();
         let training = std::mem::take(&mut state.training);
+        let options = TrainOptions {
+            clean: settings.clean,
+            ..TrainOptions::default()
+        };
         let model = training
-            .train(encoder, &TrainOptions::default())
+            .train(encoder, &options)
             .map_err(|e| gst::error_msg!(gst::LibraryError::Failed, ("{e}")))?;
+        if let Some(report) = &settings.report_location {
+            let json = report
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            crate::model::write_atomically(report, left_out_report(&model, json).as_bytes())
+                .map_err(|e| {
+                    gst::error_msg!(
+                        gst::ResourceError::Write,
+                        ("Could not write the report: {e}")
+                    )
+                })?;
+        }
         model.save(&state.location).map_err(|e| {
             gst::error_msg!(
                 gst::ResourceError::Write,
@@ -148,6 +169,30 @@ impl FaceIdTrain {
         })?;
         summary.set("people", model.labels.len() as u64);
         summary.set("photos", model.samples.len() as u64);
+        summary.set("unknown-distance", model.unknown_distance as f64);
+        let duplicates = model
+            .left_out
+            .iter()
+            .filter(|l| is_duplicate_reason(&l.reason))
+            .count();
+        summary.set("left-out-duplicates", duplicates as u64);
+        summary.set(
+            "left-out-disagreeing",
+            (model.left_out.len() - duplicates) as u64,
+        );
+        summary.set(
+            "left-out",
+            gst::List::new(model.left_out.iter().map(|l| {
+                gst::Structure::builder("photo")
+                    .field(
+                        "label",
+                        model.labels.get(l.sample.label).map_or("", |s| s.as_str()),
+                    )
+                    .field("source", l.sample.source.as_str())
+                    .field("reason", l.reason.as_str())
+                    .build()
+            })),
+        );
         gst::info!(
             CAT,
             imp = self,
@@ -210,6 +255,17 @@ impl ObjectImpl for FaceIdTrain {
                     .default_value(DEFAULT_UPSAMPLE)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecBoolean::builder("clean")
+                    .nick("Clean")
+                    .blurb("Leave out photos whose face disagrees with the rest of that person's photos (another member, a wrong person) and near-duplicates (the same picture resized or mirrored); they are listed in the faceidtrain message and the report. Off: keep every photo")
+                    .default_value(DEFAULT_CLEAN)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("report-location")
+                    .nick("Report file")
+                    .blurb("Write the photos left out, and why, to this file at EOS: JSON when it ends in .json, else CSV (label,source,reason)")
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecUInt::builder("jitters")
                     .nick("Jitters")
                     .blurb("Encode each face this many times with random jitter and average (dlib's num_jitters): steadier encodings, that many times slower")
@@ -238,6 +294,8 @@ impl ObjectImpl for FaceIdTrain {
             "encoder-weights" => settings.encoder_weights = string(value).map(PathBuf::from),
             "upsample" => settings.upsample = value.get().expect("type checked upstream"),
             "jitters" => settings.jitters = value.get().expect("type checked upstream"),
+            "clean" => settings.clean = value.get().expect("type checked upstream"),
+            "report-location" => settings.report_location = string(value).map(PathBuf::from),
             _ => unimplemented!(),
         }
     }
@@ -257,6 +315,8 @@ impl ObjectImpl for FaceIdTrain {
             "encoder-weights" => path(&settings.encoder_weights),
             "upsample" => settings.upsample.to_value(),
             "jitters" => settings.jitters.to_value(),
+            "clean" => settings.clean.to_value(),
+            "report-location" => path(&settings.report_location),
             _ => unimplemented!(),
         }
     }
@@ -455,10 +515,7 @@ impl BaseSinkImpl for FaceIdTrain {
                 let encodings = state.pipeline.encode(&view, &boxes, settings.jitters);
                 match encodings.into_iter().next() {
                     Some(encoding) => {
-                        let source = buffer
-                            .pts()
-                            .map(|t| format!("frame {index} at {t}"))
-                            .unwrap_or_else(|| format!("frame {index}"));
+                        let source = format!("frame {index}");
                         state.training.add(&label, encoding, source);
                         FrameOutcome::Used
                     }
@@ -506,7 +563,7 @@ impl BaseSinkImpl for FaceIdTrain {
                     }
                 }
             }
-            gst::EventView::Eos(_) => match self.finish() {
+            gst::EventView::Eos(_) => match self.finish(&lock(&self.settings).clone()) {
                 Ok(summary) => self.post(summary),
                 Err(err) => self.post_error_message(err),
             },

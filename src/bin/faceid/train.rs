@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use gst::prelude::*;
 
+use gstfaceid::model::{Model, left_out_report, write_atomically};
+
 use crate::WeightsArgs;
 use crate::progress::Progress;
 
@@ -25,6 +27,13 @@ pub struct TrainArgs {
     /// Times each photo is doubled before face detection (finds smaller faces, slower).
     #[arg(long, default_value_t = 1)]
     upsample: u32,
+    /// Keep every photo with one face, even one that disagrees with the person's other photos
+    /// or duplicates another.
+    #[arg(long)]
+    keep_all: bool,
+    /// Write the photos left out, and why, to this file (JSON if it ends in .json, else CSV).
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
     #[command(flatten)]
     weights: WeightsArgs,
 }
@@ -152,7 +161,8 @@ fn train_person(
         .property("label", label)
         .property("append", append)
         .property("jitters", args.jitters)
-        .property("upsample", args.upsample);
+        .property("upsample", args.upsample)
+        .property("clean", !args.keep_all);
     if let Some(dir) = &args.weights.models_dir {
         train = train.property("models-dir", dir);
     }
@@ -241,6 +251,8 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
     let mut progress = Progress::new("train");
     let mut done = 0u64;
     let mut table: Vec<(String, Vec<PhotoReport>, Option<String>)> = Vec::new();
+    // (label, source the element gave the photo) -> file, to name files in the model and report.
+    let mut sources: std::collections::HashMap<(String, String), PathBuf> = Default::default();
     for (label, photos) in &people {
         let mut reports = Vec::new();
         let mut samples = Vec::new();
@@ -271,6 +283,9 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         } else {
             train_person(args, label, &samples, &partial, append)?
         };
+        for (i, path) in pushed.iter().enumerate() {
+            sources.insert((label.clone(), format!("frame {i}")), path.clone());
+        }
         for (i, path) in pushed.into_iter().enumerate() {
             let outcome = match run.outcomes.get(i).map(String::as_str) {
                 Some("used") => "used".to_string(),
@@ -287,6 +302,49 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         table.push((label.clone(), reports, run.error));
     }
     progress.finish();
+
+    // Name the photos in the model by their files, and mark the ones the cleaning left out.
+    let mut left_out: std::collections::HashMap<PathBuf, String> = Default::default();
+    if append {
+        let mut model = Model::load(&partial).map_err(|e| e.to_string())?;
+        let labels = model.labels.clone();
+        let rename = |label: usize, source: &mut String| {
+            let key = (
+                labels.get(label).cloned().unwrap_or_default(),
+                source.clone(),
+            );
+            if let Some(path) = sources.get(&key) {
+                *source = path.display().to_string();
+            }
+        };
+        for sample in &mut model.samples {
+            rename(sample.label, &mut sample.source);
+        }
+        for l in &mut model.left_out {
+            rename(l.sample.label, &mut l.sample.source);
+            for ((label, source), path) in &sources {
+                l.reason = l
+                    .reason
+                    .replace(&format!("{source} of {label}"), &path.display().to_string());
+            }
+            left_out.insert(PathBuf::from(&l.sample.source), l.reason.clone());
+        }
+        model.save(&partial).map_err(|e| e.to_string())?;
+        if let Some(report) = &args.report {
+            let json = report
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            write_atomically(report, left_out_report(&model, json).as_bytes())
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    for (_, reports, _) in &mut table {
+        for r in reports.iter_mut() {
+            if let Some(reason) = left_out.get(&r.path) {
+                r.outcome = format!("left out: {reason}");
+            }
+        }
+    }
 
     println!("{:<24} {:>6} {:>9}  left out", "person", "photos", "used");
     for (label, reports, error) in &table {
