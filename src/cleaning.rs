@@ -424,8 +424,7 @@ pub fn clean(photos: &[Photo], policy: &Policy) -> Vec<Option<Reason>> {
             let mad = median(&mut deviations);
             // f32::max ignores NaN, so a NaN spread falls back to the floor.
             let threshold = (med + policy.outlier_factor * MAD_TO_SIGMA * mad)
-                .max(OUTLIER_DISTANCE_FLOOR)
-                .min(OUTLIER_DISTANCE_CEILING);
+                .clamp(OUTLIER_DISTANCE_FLOOR, OUTLIER_DISTANCE_CEILING);
             let st = Stats {
                 median: med,
                 threshold,
