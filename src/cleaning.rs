@@ -423,8 +423,10 @@ pub fn clean(photos: &[Photo], policy: &Policy) -> Vec<Option<Reason>> {
             let mut deviations: Vec<f32> = own.iter().map(|o| (o.1 - med).abs()).collect();
             let mad = median(&mut deviations);
             // f32::max ignores NaN, so a NaN spread falls back to the floor.
+            #[allow(clippy::manual_clamp)] // clamp would keep a NaN; max/min fall back to a bound
             let threshold = (med + policy.outlier_factor * MAD_TO_SIGMA * mad)
-                .clamp(OUTLIER_DISTANCE_FLOOR, OUTLIER_DISTANCE_CEILING);
+                .max(OUTLIER_DISTANCE_FLOOR)
+                .min(OUTLIER_DISTANCE_CEILING);
             let st = Stats {
                 median: med,
                 threshold,

@@ -120,6 +120,8 @@ fn train_then_annotate_the_sample_clip_keeping_its_audio() {
         .arg(&video)
         .arg("--detections")
         .arg(&detections)
+        .arg("--subtitles")
+        .arg(dir.path().join("named.vtt"))
         .output()
         .unwrap();
     assert!(
@@ -127,6 +129,13 @@ fn train_then_annotate_the_sample_clip_keeping_its_audio() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Who appeared and for how long.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.lines().any(|l| l.starts_with("lin_manuel_miranda")),
+        "{stdout}"
+    );
+    check_subtitles(&std::fs::read_to_string(dir.path().join("named.vtt")).unwrap());
     // Not a terminal: progress comes as plain lines.
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

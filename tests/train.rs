@@ -162,3 +162,67 @@ fn appending_to_a_corrupt_model_is_refused_and_the_file_kept() {
         b"{\"format\":\"gst-faceid-model\",\"version\":1"
     );
 }
+
+#[test]
+fn wrong_people_and_duplicates_are_left_out_and_reported() {
+    init();
+    let dir = tempfile::tempdir().unwrap();
+    let clean = dir.path().join("clean.faceid");
+    let dirty = dir.path().join("dirty.faceid");
+    let report = dir.path().join("left-out.json");
+    let johns: Vec<_> = ["John_Salley", "John_Simm"]
+        .iter()
+        .map(|j| {
+            let mut files: Vec<_> = std::fs::read_dir(samples().join("johns").join(j))
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .collect();
+            files.sort();
+            files[0].clone()
+        })
+        .collect();
+    for person in ["leonard", "sheldon"] {
+        let photos = bbt_photos(person, 1..=5);
+        let result = train(&photos, &[("label", &person), ("location", &clean.to_str().unwrap())]);
+        assert!(result.error.is_none(), "{}", result.error_text());
+        // The same photos with two strangers and a duplicate slipped in.
+        let mut photos = photos.clone();
+        if person == "sheldon" {
+            photos.insert(2, johns[0].clone());
+            photos.push(johns[1].clone());
+            photos.push(bbt_photos("sheldon", [1])[0].clone());
+        }
+        let result = train(
+            &photos,
+            &[
+                ("label", &person),
+                ("location", &dirty.to_str().unwrap()),
+                ("report-location", &report.to_str().unwrap()),
+            ],
+        );
+        assert!(result.error.is_none(), "{}", result.error_text());
+        if person == "sheldon" {
+            let summary = result.message("faceidtrain").unwrap();
+            assert_eq!(summary.get::<u64>("left-out-disagreeing").unwrap(), 2);
+            assert_eq!(summary.get::<u64>("left-out-duplicates").unwrap(), 1);
+            let rows: Vec<serde_json::Value> =
+                serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+            let sources: Vec<&str> = rows.iter().map(|r| r["source"].as_str().unwrap()).collect();
+            // Frames 2 and 6 are the Johns, frame 7 repeats frame 0.
+            assert_eq!(sources.len(), 3, "{rows:?}");
+            for frame in ["frame 2", "frame 6", "frame 7"] {
+                assert!(sources.contains(&frame), "{frame} reported: {rows:?}");
+            }
+        }
+    }
+    let clean = Model::load(&clean).unwrap();
+    let dirty = Model::load(&dirty).unwrap();
+    assert_eq!(dirty.counts(), clean.counts(), "the same photos are used");
+    // The same encodings train the same classifier: identical names on a group shot.
+    let a = gstfaceid::model::Classifier::new(&clean);
+    let b = gstfaceid::model::Classifier::new(&dirty);
+    for s in &clean.samples {
+        assert_eq!(a.classify(&s.encoding).label(), b.classify(&s.encoding).label());
+    }
+}
