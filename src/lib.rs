@@ -6,6 +6,7 @@
 pub mod analyzer;
 pub mod cleaning;
 pub mod draw;
+pub mod evaluation;
 pub mod face;
 pub mod model;
 pub mod scene_cut;

@@ -259,3 +259,71 @@ fn train_reports_photos_left_out_and_refuses_an_empty_folder() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no person folders"));
     assert!(model.exists(), "the earlier model is kept");
 }
+
+#[test]
+fn eval_reports_accuracy_strangers_and_confusion_on_held_out_photos() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train_dir, eval_dir) = (dir.path().join("train"), dir.path().join("eval"));
+    for person in BBT {
+        for (folder, numbers) in [(&train_dir, 1..=3), (&eval_dir, 4..=5)] {
+            std::fs::create_dir_all(folder.join(person)).unwrap();
+            for p in bbt_photos(person, numbers) {
+                std::fs::copy(&p, folder.join(person).join(p.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    // Strangers to a bbt model: the Johns and two fr_examples people.
+    std::fs::create_dir_all(eval_dir.join("unknown")).unwrap();
+    for john in std::fs::read_dir(samples().join("johns"))
+        .unwrap()
+        .flatten()
+    {
+        if john.file_name().to_string_lossy().starts_with("John") {
+            let mut photos: Vec<_> = std::fs::read_dir(john.path())
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .collect();
+            photos.sort();
+            for p in photos.iter().take(2) {
+                std::fs::copy(p, eval_dir.join("unknown").join(p.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    for p in [
+        "fr_examples/barack_obama/obama.jpg",
+        "fr_examples/joe_biden/biden.jpg",
+    ] {
+        let p = samples().join(p);
+        std::fs::copy(&p, eval_dir.join("unknown").join(p.file_name().unwrap())).unwrap();
+    }
+    let model = dir.path().join("bbt.faceid");
+    let out = faceid()
+        .arg("train")
+        .arg(&train_dir)
+        .arg("-o")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = faceid()
+        .arg("eval")
+        .arg(&eval_dir)
+        .arg("-m")
+        .arg(&model)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("top-1 accuracy: 100.0%"), "{stdout}");
+    assert!(stdout.contains("strangers named: 0 of 12"), "{stdout}");
+    assert!(stdout.contains("true \\ given"), "{stdout}");
+}

@@ -184,7 +184,10 @@ fn wrong_people_and_duplicates_are_left_out_and_reported() {
         .collect();
     for person in ["leonard", "sheldon"] {
         let photos = bbt_photos(person, 1..=5);
-        let result = train(&photos, &[("label", &person), ("location", &clean.to_str().unwrap())]);
+        let result = train(
+            &photos,
+            &[("label", &person), ("location", &clean.to_str().unwrap())],
+        );
         assert!(result.error.is_none(), "{}", result.error_text());
         // The same photos with two strangers and a duplicate slipped in.
         let mut photos = photos.clone();
@@ -223,6 +226,9 @@ fn wrong_people_and_duplicates_are_left_out_and_reported() {
     let a = gstfaceid::model::Classifier::new(&clean);
     let b = gstfaceid::model::Classifier::new(&dirty);
     for s in &clean.samples {
-        assert_eq!(a.classify(&s.encoding).label(), b.classify(&s.encoding).label());
+        assert_eq!(
+            a.classify(&s.encoding).label(),
+            b.classify(&s.encoding).label()
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! path is needed).
 
 mod annotate;
+mod eval;
 mod progress;
 mod train;
 
@@ -29,6 +30,10 @@ enum Command {
     Train(train::TrainArgs),
     /// Draw names on a video and write a playable copy with the original audio.
     Annotate(annotate::AnnotateArgs),
+    /// Measure a model: on labelled photos (one folder per person, `unknown/` for strangers)
+    /// top-1 accuracy, strangers named and a confusion table; on a clip with --ground-truth the
+    /// figures of scripts/score.py.
+    Eval(eval::EvalArgs),
 }
 
 /// Options every command shares.
@@ -52,6 +57,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => train::run(&args),
         Command::Annotate(args) => annotate::run(&args),
+        Command::Eval(args) => eval::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -45,7 +45,7 @@ struct PhotoReport {
 }
 
 /// The people folders of DIR and their photo files, sorted.
-fn list_people(dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)>, String> {
+pub fn list_people(dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)>, String> {
     let entries =
         std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     let mut people = Vec::new();

@@ -1,0 +1,275 @@
+//! Scoring: per-frame detections against ground truth (the same figures as the project's
+//! `scripts/score.py`), and labelled photos (top-1 accuracy, strangers named, confusion).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Deserialize;
+
+/// One face of a JSON line (`{"frame": i, "faces": [{"box": [x, y, w, h], "label": ..}]}`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct LineFace {
+    /// `[x, y, w, h]`.
+    #[serde(rename = "box")]
+    pub rect: [f64; 4],
+    /// Name, or null / "unknown" for no name.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Ground-truth track.
+    #[serde(default)]
+    pub track: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct Line {
+    frame: u64,
+    #[serde(default)]
+    faces: Vec<LineFace>,
+}
+
+/// Reads JSON lines into faces per frame. Blank lines are skipped; a bad line is an error
+/// naming its number.
+pub fn parse_lines(text: &str) -> Result<BTreeMap<u64, Vec<LineFace>>, String> {
+    let mut out = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let l: Line = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))?;
+        out.insert(l.frame, l.faces);
+    }
+    Ok(out)
+}
+
+fn iou(a: &[f64; 4], b: &[f64; 4]) -> f64 {
+    let ix = ((a[0] + a[2]).min(b[0] + b[2]) - a[0].max(b[0])).max(0.0);
+    let iy = ((a[1] + a[3]).min(b[1] + b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = ix * iy;
+    let union = a[2] * a[3] + b[2] * b[3] - inter;
+    if union > 0.0 { inter / union } else { 0.0 }
+}
+
+/// The figures `scripts/score.py` prints.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ClipScore {
+    /// Frames in the ground truth.
+    pub frames: usize,
+    /// Faces in the ground truth.
+    pub gt_faces: usize,
+    /// Ground-truth faces matched by a detection box (IoU >= threshold).
+    pub recall: f64,
+    /// Ground-truth faces given the right name (or no name for strangers).
+    pub named_ok: f64,
+    /// Named detections that are wrong or match no face, over all named detections.
+    pub wrong_name: f64,
+    /// Changes of the given name along ground-truth tracks, per 100 faces.
+    pub flicker_per_100: f64,
+    /// Named detections per frame.
+    pub named_detections_per_frame: f64,
+}
+
+/// Scores detections against ground truth like `scripts/score.py` (IoU threshold 0.3, the
+/// label "unknown" meaning a stranger).
+pub fn score_clip(
+    gt: &BTreeMap<u64, Vec<LineFace>>,
+    det: &BTreeMap<u64, Vec<LineFace>>,
+    iou_threshold: f64,
+) -> ClipScore {
+    const UNKNOWN: &str = "unknown";
+    let named = |f: &LineFace| {
+        f.label
+            .as_deref()
+            .is_some_and(|l| !l.is_empty() && l != UNKNOWN)
+    };
+    let (mut n_gt, mut matched, mut named_ok, mut n_named, mut wrong, mut changes) =
+        (0usize, 0usize, 0usize, 0usize, 0usize, 0usize);
+    let mut last_label: HashMap<i64, Option<String>> = HashMap::new();
+    let empty = Vec::new();
+    for (frame, gfaces) in gt {
+        let dfaces = det.get(frame).unwrap_or(&empty);
+        let mut used = HashSet::new();
+        for g in gfaces {
+            let g_label = g.label.clone().unwrap_or_else(|| UNKNOWN.to_string());
+            let mut best = (0.0, None);
+            for (i, d) in dfaces.iter().enumerate() {
+                let v = if used.contains(&i) {
+                    0.0
+                } else {
+                    iou(&g.rect, &d.rect)
+                };
+                if v > best.0 {
+                    best = (v, Some(i));
+                }
+            }
+            n_gt += 1;
+            let mut given = None;
+            match best {
+                (v, Some(i)) if v >= iou_threshold => {
+                    used.insert(i);
+                    matched += 1;
+                    let d = &dfaces[i];
+                    given = named(d).then(|| d.label.clone()).flatten();
+                    match &given {
+                        Some(name) if *name == g_label => named_ok += 1,
+                        None if g_label == UNKNOWN => named_ok += 1,
+                        Some(_) => wrong += 1,
+                        None => {}
+                    }
+                }
+                _ => {
+                    if g_label == UNKNOWN {
+                        named_ok += 1;
+                    }
+                }
+            }
+            if let Some(track) = g.track {
+                if last_label.get(&track).is_some_and(|l| *l != given) {
+                    changes += 1;
+                }
+                last_label.insert(track, given);
+            }
+        }
+        for (i, d) in dfaces.iter().enumerate() {
+            if named(d) {
+                n_named += 1;
+                if !used.contains(&i) {
+                    wrong += 1;
+                }
+            }
+        }
+    }
+    let ratio = |a: usize, b: usize| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+    let round = |v: f64, d: i32| (v * 10f64.powi(d)).round() / 10f64.powi(d);
+    ClipScore {
+        frames: gt.len(),
+        gt_faces: n_gt,
+        recall: round(ratio(matched, n_gt), 4),
+        named_ok: round(ratio(named_ok, n_gt), 4),
+        wrong_name: round(ratio(wrong, n_named), 4),
+        flicker_per_100: round(100.0 * ratio(changes, n_gt), 3),
+        named_detections_per_frame: round(ratio(n_named, gt.len()), 4),
+    }
+}
+
+/// Results of naming labelled photos: `truth` is a person's name or "unknown" for strangers,
+/// `given` the name the model gave the photo's main face (None: unknown, or no face found).
+#[derive(Clone, Debug, Default)]
+pub struct PhotoEvaluation {
+    rows: Vec<(String, Option<String>)>,
+}
+
+impl PhotoEvaluation {
+    /// Records one photo.
+    pub fn add(&mut self, truth: &str, given: Option<&str>) {
+        self.rows
+            .push((truth.to_string(), given.map(str::to_string)));
+    }
+
+    /// Photos of known people named right, over photos of known people.
+    pub fn top1_accuracy(&self) -> f64 {
+        let known: Vec<_> = self.rows.iter().filter(|(t, _)| t != "unknown").collect();
+        let right = known
+            .iter()
+            .filter(|(t, g)| g.as_deref() == Some(t))
+            .count();
+        if known.is_empty() {
+            0.0
+        } else {
+            right as f64 / known.len() as f64
+        }
+    }
+
+    /// Photos of strangers, and how many of them got a name.
+    pub fn strangers_named(&self) -> (usize, usize) {
+        let strangers: Vec<_> = self.rows.iter().filter(|(t, _)| t == "unknown").collect();
+        (
+            strangers.iter().filter(|(_, g)| g.is_some()).count(),
+            strangers.len(),
+        )
+    }
+
+    /// Confusion table as text: one row per true label, one column per given label.
+    pub fn confusion_table(&self) -> String {
+        let mut truths: Vec<String> = self.rows.iter().map(|(t, _)| t.clone()).collect();
+        truths.sort();
+        truths.dedup();
+        let mut givens: Vec<String> = self
+            .rows
+            .iter()
+            .map(|(_, g)| g.clone().unwrap_or_else(|| "unknown".into()))
+            .collect();
+        givens.sort();
+        givens.dedup();
+        let width = truths
+            .iter()
+            .chain(&givens)
+            .map(|s| s.chars().count())
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        let mut out = format!("{:<width$}", "true \\ given");
+        for g in &givens {
+            out.push_str(&format!(" {g:>width$}"));
+        }
+        out.push('\n');
+        for t in &truths {
+            out.push_str(&format!("{t:<width$}"));
+            for g in &givens {
+                let n = self
+                    .rows
+                    .iter()
+                    .filter(|(rt, rg)| rt == t && rg.as_deref().unwrap_or("unknown") == g)
+                    .count();
+                out.push_str(&format!(" {n:>width$}"));
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_like_score_py() {
+        let gt = parse_lines(
+            r#"{"frame": 0, "faces": [{"box": [0, 0, 10, 10], "label": "amy", "track": 1}, {"box": [50, 50, 10, 10], "label": "unknown", "track": 2}]}
+{"frame": 1, "faces": [{"box": [0, 0, 10, 10], "label": "amy", "track": 1}]}"#,
+        )
+        .unwrap();
+        let det = parse_lines(
+            r#"{"frame": 0, "faces": [{"box": [1, 0, 10, 10], "label": "amy"}, {"box": [50, 50, 10, 10], "label": null}, {"box": [90, 90, 10, 10], "label": "raj"}]}
+{"frame": 1, "faces": [{"box": [0, 0, 10, 10], "label": "raj"}]}"#,
+        )
+        .unwrap();
+        let s = score_clip(&gt, &det, 0.3);
+        assert_eq!(s.gt_faces, 3);
+        assert_eq!(s.recall, 1.0);
+        assert_eq!(s.named_ok, 0.6667);
+        // raj unmatched in frame 0, raj wrong in frame 1, of 3 named detections.
+        assert_eq!(s.wrong_name, 0.6667);
+        assert_eq!(s.flicker_per_100, 33.333);
+    }
+
+    #[test]
+    fn photo_figures_and_confusion() {
+        let mut e = PhotoEvaluation::default();
+        e.add("amy", Some("amy"));
+        e.add("amy", Some("raj"));
+        e.add("raj", Some("raj"));
+        e.add("unknown", None);
+        e.add("unknown", Some("amy"));
+        assert!((e.top1_accuracy() - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(e.strangers_named(), (1, 2));
+        let table = e.confusion_table();
+        assert!(table.lines().count() == 4, "{table}");
+        assert!(table.contains("amy"));
+    }
+
+    #[test]
+    fn bad_lines_name_their_number() {
+        let err = parse_lines("{\"frame\": 0}\nnot json").unwrap_err();
+        assert!(err.starts_with("line 2"), "{err}");
+    }
+}
