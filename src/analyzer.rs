@@ -20,6 +20,14 @@ use crate::model::{Classifier, Prediction};
 use crate::scene_cut::{self, SceneCutDetector};
 use crate::tracker::{Observation, Rect, TrackId, Tracker, TrackerConfig};
 
+/// A followed face stays on screen (at its predicted place) through this many detection
+/// rounds that missed it: one blurry frame should not make a name blink.
+const MAX_MISSES_SHOWN: u32 = 1;
+
+/// Encodings an unknown-looking track gets on consecutive detection rounds before it is
+/// re-encoded only every `reencode_interval` frames.
+const QUICK_VOTES: usize = 3;
+
 /// Vote weight of an "unknown" classification relative to a match (see `analyze_tracked`).
 const UNKNOWN_VOTE_WEIGHT: f32 = 0.5;
 
@@ -83,9 +91,9 @@ impl Default for AnalyzerConfig {
         AnalyzerConfig {
             detection: DetectionConfig::default(),
             tracking: true,
-            detection_interval: 2,
+            detection_interval: 3,
             full_detection_interval: 15,
-            reencode_interval: 10,
+            reencode_interval: 20,
             cut_threshold: scene_cut::DEFAULT_CUT_THRESHOLD,
             threads: 2,
         }
@@ -313,8 +321,17 @@ impl Analyzer {
                 .filter_map(|(id, b)| {
                     let id = (*id)?;
                     let track = self.tracker.track(id)?;
-                    let needs = track.identity().is_none()
-                        || track.frames_since_observation() >= self.config.reencode_interval;
+                    // A young track still called unknown is looked at again on every detection
+                    // round until it has a few votes (its first look may be blurred or
+                    // turned); otherwise every reencode_interval frames.
+                    let unsure = track.identity().is_none_or(|i| i.label.is_none());
+                    let interval = if unsure && track.observation_count() < QUICK_VOTES {
+                        1
+                    } else {
+                        self.config.reencode_interval
+                    };
+                    let needs =
+                        track.identity().is_none() || track.frames_since_observation() >= interval;
                     needs.then_some((id, *b))
                 })
                 .collect();
@@ -344,7 +361,7 @@ impl Analyzer {
             .tracker
             .tracks()
             .iter()
-            .filter(|t| t.missed_detections() == 0)
+            .filter(|t| t.missed_detections() <= MAX_MISSES_SHOWN)
             .filter_map(|t| {
                 let identity = t.identity()?;
                 let rect = clip_box(&t.rect, frame.width, frame.height)?;

@@ -36,9 +36,9 @@ const DEFAULT_POST_MESSAGES: bool = true;
 const DEFAULT_UPSAMPLE: u32 = 1;
 const DEFAULT_DETECTION_WIDTH: u32 = 0;
 const DEFAULT_TRACKING: bool = true;
-const DEFAULT_DETECTION_INTERVAL: u32 = 2;
+const DEFAULT_DETECTION_INTERVAL: u32 = 3;
 const DEFAULT_FULL_DETECTION_INTERVAL: u32 = 15;
-const DEFAULT_REENCODE_INTERVAL: u32 = 10;
+const DEFAULT_REENCODE_INTERVAL: u32 = 20;
 const DEFAULT_N_THREADS: u32 = 0;
 /// Longest list of confidences drawn beside a face.
 const MAX_SCORES_DRAWN: usize = 12;
@@ -133,6 +133,9 @@ struct State {
     model_unknown_distance: f32,
     info: Option<gst_video::VideoInfo>,
     frames: u64,
+    /// Test-only hook: `FACEID_TEST_PANIC=faceidoverlay` in the environment makes the first
+    /// buffer panic, to prove a panic becomes a GStreamer error and not a crash of the host.
+    panic_for_test: bool,
 }
 
 #[derive(Default)]
@@ -553,6 +556,8 @@ impl BaseTransformImpl for FaceIdOverlay {
             model_unknown_distance: model.unknown_distance,
             info: None,
             frames: 0,
+            panic_for_test: std::env::var_os("FACEID_TEST_PANIC")
+                .is_some_and(|v| v == "faceidoverlay"),
         });
         Ok(())
     }
@@ -592,6 +597,10 @@ impl BaseTransformImpl for FaceIdOverlay {
             );
             return Err(gst::FlowError::NotNegotiated);
         };
+        if state.panic_for_test {
+            drop(state_guard);
+            panic!("faceidoverlay: panic provoked by FACEID_TEST_PANIC");
+        }
         self.apply_settings(state, &settings);
         let pts = buffer.pts();
         let results = {
