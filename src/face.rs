@@ -22,10 +22,7 @@ use dlib_face_recognition::{
 };
 use sha2::{Digest, Sha256};
 
-/// Numbers in one face encoding.
-pub const ENCODING_DIM: usize = 128;
-/// One face encoding from dlib's ResNet.
-pub type Encoding = [f32; ENCODING_DIM];
+pub use crate::encoding::{ENCODING_DIM, EncoderId, Encoding, distance};
 
 /// dlib's 5-point landmark predictor.
 pub const LANDMARKS_FILE: &str = "shape_predictor_5_face_landmarks.dat";
@@ -148,16 +145,6 @@ pub struct Weights {
     encoder_pool: Mutex<Vec<FaceEncoderNetwork>>,
     cnn: Option<Mutex<FaceDetectorCnn>>,
     encoder_id: EncoderId,
-}
-
-/// Identity of the encoder weights that made some encodings: encodings from different weights
-/// do not compare.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct EncoderId {
-    /// File name of the weights (informative).
-    pub file_name: String,
-    /// SHA-256 of the file, hex.
-    pub sha256: String,
 }
 
 unsafe extern "C" {
@@ -793,24 +780,6 @@ impl FacePipeline {
     pub fn encode(&self, frame: &FrameRef<'_>, boxes: &[FaceBox], jitters: u32) -> Vec<Encoding> {
         self.weights.encode(frame, boxes, jitters)
     }
-}
-
-/// Euclidean distance between two encodings (dlib's measure: below about 0.6, the same person).
-pub fn distance(a: &Encoding, b: &Encoding) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum::<f32>()
-        .sqrt()
-}
-
-/// Euclidean distance between two array views of equal length.
-pub fn distance_view(a: &ndarray::ArrayView1<'_, f32>, b: &ndarray::ArrayView1<'_, f32>) -> f32 {
-    a.iter()
-        .zip(b.iter())
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum::<f32>()
-        .sqrt()
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 pub mod analyzer;
 pub mod cleaning;
 pub mod draw;
+pub mod encoding;
 pub mod evaluation;
 pub mod face;
 pub mod model;

@@ -25,7 +25,7 @@ use ndarray::{Array1, Array2, ArrayView1};
 use serde::{Deserialize, Serialize};
 
 use crate::cleaning::{self, Photo, Policy, Reason};
-use crate::face::{ENCODING_DIM, EncoderId, Encoding};
+use crate::encoding::{ENCODING_DIM, EncoderId, Encoding};
 
 /// The `format` field of every model file.
 pub const FORMAT_NAME: &str = "gst-faceid-model";
@@ -393,7 +393,7 @@ impl Classifier {
         match index.k_nearest(query, 1) {
             Ok(found) => found
                 .first()
-                .map(|(p, _)| crate::face::distance_view(p, &query))
+                .map(|(p, _)| crate::encoding::distance_view(p, &query))
                 .unwrap_or(f32::INFINITY),
             Err(_) => f32::INFINITY,
         }

@@ -1,0 +1,14 @@
+//! Ground-truth and detection JSON lines (faceid eval): parsing and scoring never panic.
+#![no_main]
+
+#[path = "../../src/evaluation.rs"]
+mod evaluation;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(lines) = evaluation::parse_lines(text)
+    {
+        let score = evaluation::score_clip(&lines, &lines, 0.3);
+        assert!(score.recall >= 0.0 && score.recall <= 1.0 || score.gt_faces == 0);
+    }
+});
