@@ -48,6 +48,7 @@ pub fn bbt_photos(person: &str, numbers: impl IntoIterator<Item = u32>) -> Vec<P
 
 /// First frame of an image or video file as a BGRx sample.
 pub fn decode(path: &Path) -> gst::Sample {
+    init();
     let pipeline = gst::parse::launch(&format!(
         "filesrc location=\"{}\" ! decodebin ! videoconvert ! video/x-raw,format=BGRx ! appsink name=sink sync=false",
         path.display()
@@ -121,6 +122,7 @@ pub fn run(pipeline: &gst::Pipeline) -> RunResult {
 /// Pushes the first frame of each file through `appsrc ! videoconvert ! faceidtrain` with
 /// the given properties.
 pub fn train(files: &[PathBuf], properties: &[(&str, &dyn ToValue)]) -> RunResult {
+    init();
     let pipeline = gst::Pipeline::new();
     let src = gst_app::AppSrc::builder().format(gst::Format::Time).build();
     let convert = gst::ElementFactory::make("videoconvert").build().unwrap();

@@ -1,0 +1,211 @@
+//! Bad input, each with a clear error or warning and no crash: odd frame sizes and strides,
+//! huge frames, crowds, caps changes, models swapped while playing, read-only outputs, panics.
+
+mod common;
+
+use common::*;
+use gst::prelude::*;
+
+fn overlay_harness(extra: &[(&str, &dyn ToValue)]) -> gst_check::Harness {
+    init();
+    let element = gst::ElementFactory::make("faceidoverlay")
+        .property("model", bbt_model())
+        .build()
+        .unwrap();
+    for (name, value) in extra {
+        element.set_property(name, value.to_value());
+    }
+    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+    h.play();
+    h
+}
+
+fn black_frame(info: &gst_video::VideoInfo) -> gst::Buffer {
+    let mut buffer = gst::Buffer::with_size(info.size()).unwrap();
+    buffer.get_mut().unwrap().map_writable().unwrap().fill(0);
+    buffer
+}
+
+#[test]
+fn tiny_odd_and_huge_frames_pass_through() {
+    let mut h = overlay_harness(&[]);
+    // 1x1, odd widths (stride padding), and an 8K frame.
+    for (w, h_) in [(1, 1), (3, 7), (641, 361), (7680, 4320)] {
+        let info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Bgrx, w, h_)
+            .fps(gst::Fraction::new(30, 1))
+            .build()
+            .unwrap();
+        h.set_src_caps(info.to_caps().unwrap());
+        let out = h.push_and_pull(black_frame(&info)).expect("one buffer out");
+        assert_eq!(out.size(), info.size(), "{w}x{h_}");
+        assert_eq!(roi_faces(&out).len(), 0);
+    }
+}
+
+#[test]
+fn caps_changing_size_mid_stream_keeps_naming() {
+    let mut h = overlay_harness(&[]);
+    for photo in ["bbt2.jpg", "bbt3.jpg", "bbt2.jpg"] {
+        let sample = decode(&samples().join("bbt/_group").join(photo));
+        h.set_src_caps(sample.caps().unwrap().to_owned());
+        let out = h.push_and_pull(sample.buffer().unwrap().copy()).unwrap();
+        let names: Vec<_> = roi_faces(&out).into_iter().filter_map(|f| f.4).collect();
+        assert!(names.contains(&"sheldon".to_string()), "{photo}: {names:?}");
+    }
+}
+
+#[test]
+fn a_crowd_of_faces_is_handled() {
+    // bald_guys.jpg: a collage of about 24 strangers, none of them in the bbt model.
+    let sample = decode(&samples().join("johns/_other/bald_guys.jpg"));
+    let mut h = overlay_harness(&[]);
+    h.set_src_caps(sample.caps().unwrap().to_owned());
+    let out = h.push_and_pull(sample.buffer().unwrap().copy()).unwrap();
+    let faces = roi_faces(&out);
+    assert!(faces.len() >= 15, "found {}", faces.len());
+    assert!(
+        faces.iter().all(|f| f.4.is_none()),
+        "strangers named: {faces:?}"
+    );
+}
+
+#[test]
+fn the_model_can_be_swapped_while_playing() {
+    let dir = tempfile::tempdir().unwrap();
+    let penny_only = dir.path().join("penny.faceid");
+    let result = train(
+        &bbt_photos("penny", 1..=5),
+        &[
+            ("label", &"penny"),
+            ("location", &penny_only.to_str().unwrap()),
+        ],
+    );
+    assert!(result.error.is_none(), "{}", result.error_text());
+    let sample = decode(&samples().join("bbt/_group/bbt3.jpg"));
+    let mut h = overlay_harness(&[("tracking", &false)]);
+    h.set_src_caps(sample.caps().unwrap().to_owned());
+    let names = |h: &mut gst_check::Harness| -> Vec<String> {
+        let out = h.push_and_pull(sample.buffer().unwrap().copy()).unwrap();
+        roi_faces(&out).into_iter().filter_map(|f| f.4).collect()
+    };
+    assert_eq!(names(&mut h).len(), 5);
+    h.element().unwrap().set_property("model", &penny_only);
+    assert_eq!(names(&mut h), ["penny"]);
+    // A broken model while playing: a warning, and the last good model stays.
+    let broken = dir.path().join("broken.faceid");
+    std::fs::write(&broken, b"{}").unwrap();
+    h.element().unwrap().set_property("model", &broken);
+    assert_eq!(names(&mut h), ["penny"]);
+}
+
+#[test]
+fn a_failed_write_keeps_the_old_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("m.faceid");
+    let loc = location.to_str().unwrap();
+    let result = train(
+        &bbt_photos("amy", 1..=2),
+        &[("label", &"amy"), ("location", &loc)],
+    );
+    assert!(result.error.is_none());
+    let before = std::fs::read(&location).unwrap();
+    // Make the write fail even for root (read-only folders do not stop root): a folder sits
+    // where the temporary file would be created.
+    let blocker = dir
+        .path()
+        .join(format!(".m.faceid.{}.tmp", std::process::id()));
+    std::fs::create_dir(&blocker).unwrap();
+    let result = train(
+        &bbt_photos("raj", 1..=2),
+        &[("label", &"raj"), ("location", &loc)],
+    );
+    let text = result.error_text();
+    assert!(text.contains("Could not write the model"), "{text}");
+    assert!(text.contains("unchanged"), "{text}");
+    assert_eq!(
+        std::fs::read(&location).unwrap(),
+        before,
+        "the old model is intact"
+    );
+}
+
+#[test]
+fn a_directory_as_output_is_an_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let result = train(
+        &bbt_photos("amy", 1..=1),
+        &[
+            ("label", &"amy"),
+            ("location", &dir.path().to_str().unwrap()),
+        ],
+    );
+    let text = result.error_text();
+    assert!(!text.is_empty(), "writing a model over a folder must fail");
+}
+
+#[test]
+fn weights_that_are_not_dlibs_are_refused() {
+    init();
+    let dir = tempfile::tempdir().unwrap();
+    for f in [
+        gstfaceid::face::LANDMARKS_FILE,
+        gstfaceid::face::ENCODER_FILE,
+    ] {
+        std::fs::write(dir.path().join(f), b"this is not a dlib model").unwrap();
+    }
+    let pipeline = gst::parse::launch(&format!(
+        "videotestsrc num-buffers=1 ! video/x-raw,format=BGRx ! faceidoverlay model=\"{}\" models-dir=\"{}\" ! fakesink",
+        bbt_model().display(),
+        dir.path().display()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let result = run(&pipeline);
+    let text = result.error_text();
+    assert!(text.contains("not a usable dlib model file"), "{text}");
+}
+
+#[test]
+fn one_frame_in_one_frame_out_like_obs() {
+    // OBS's GStreamer filter: appsrc with framerate 0/1, push one frame, pull it, repeat.
+    let photo = decode(&samples().join("bbt/_group/bbt2.jpg"));
+    let info = gst_video::VideoInfo::from_caps(photo.caps().unwrap()).unwrap();
+    // The pipeline obs-gstreamer's filter builds around the user's "faceidoverlay ...".
+    let pipeline = gst::parse::launch(&format!(
+        "appsrc name=src format=time caps=video/x-raw,format=BGRx,width={w},height={h},framerate=0/1 ! videoconvert ! faceidoverlay model=\"{}\" ! videoconvert ! video/x-raw,format=BGRx,width={w},height={h},framerate=0/1 ! appsink name=sink sync=false",
+        bbt_model().display(),
+        w = info.width(),
+        h = info.height(),
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let src = pipeline
+        .by_name("src")
+        .unwrap()
+        .downcast::<gst_app::AppSrc>()
+        .unwrap();
+    let sink = pipeline
+        .by_name("sink")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    for i in 0..5u64 {
+        let mut buffer = photo.buffer().unwrap().copy();
+        buffer
+            .get_mut()
+            .unwrap()
+            .set_pts(gst::ClockTime::from_mseconds(i * 33));
+        src.push_buffer(buffer).unwrap();
+        let out = sink
+            .try_pull_sample(gst::ClockTime::from_seconds(30))
+            .expect("the frame comes back before the next is pushed");
+        assert_eq!(
+            out.buffer().unwrap().pts(),
+            Some(gst::ClockTime::from_mseconds(i * 33))
+        );
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+}
