@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Sets up like scripts/demo.sh, then runs every check and test: formatting, clippy, unit and
-# integration tests (real dlib on the photos and clips in samples/).
+# integration tests (real dlib on the photos and clips in samples/), and a bounded fuzzing run
+# of the parsers of outside input (FACEID_FUZZ_SECONDS per target, default 30).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/setup.sh
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
-G_DEBUG=fatal_warnings cargo test --locked --all-targets
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+G_DEBUG=fatal_warnings cargo test --locked --all-targets 2>&1 | tee "$log"
+scripts/fuzz.sh "${FACEID_FUZZ_SECONDS:-30}"
+# One closing line for every test binary together.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

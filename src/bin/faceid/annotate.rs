@@ -23,7 +23,8 @@ pub struct AnnotateArgs {
     /// Model file from `faceid train` or faceidtrain.
     #[arg(short, long, value_name = "MODEL")]
     model: PathBuf,
-    /// Output video; the container follows the extension (.mp4, .mkv).
+    /// Output video; the container follows the extension: .mp4 and .mkv (H.264), .webm (VP8;
+    /// audio re-encoded to Opus when it is not already Vorbis or Opus).
     #[arg(
         short,
         long,
@@ -44,7 +45,8 @@ pub struct AnnotateArgs {
     /// Also write one JSON line per frame: {"frame", "faces": [{"box", "label", "confidence"}]}.
     #[arg(long, value_name = "FILE.jsonl")]
     detections: Option<PathBuf>,
-    /// Video quality: x264 constant-quality factor (lower is better and bigger; 18-28 is usual).
+    /// Video quality: constant-quality level, lower is better and bigger (x264 quantizer, 18-28
+    /// is usual; VP8 cq-level for .webm).
     #[arg(long, default_value_t = 20)]
     quality: u32,
     /// Extra faceidoverlay properties, e.g. --set threshold=0.7 --set show-confidences=false.
@@ -71,10 +73,42 @@ fn muxer_for(output: &Path) -> Result<gst::Element, String> {
     match ext.as_str() {
         "mp4" | "m4v" | "mov" => make("mp4mux"),
         "mkv" => make("matroskamux"),
+        "webm" => make("webmmux"),
         _ => Err(format!(
-            "cannot tell the container from {}: use .mp4 or .mkv",
+            "cannot tell the container from {}: use .mp4, .mkv or .webm",
             output.display()
         )),
+    }
+}
+
+fn is_webm(mux: &gst::Element) -> bool {
+    mux.factory().is_some_and(|f| f.name() == "webmmux")
+}
+
+/// The video encoder for the container: H.264 (x264) for MP4 and Matroska, VP8 for WebM.
+/// `quality` is a constant-quality level, lower is better (x264 quantizer, VP8 cq-level).
+fn video_encoder(mux: &gst::Element, quality: u32) -> Result<gst::Element, String> {
+    if is_webm(mux) {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as i32;
+        gst::ElementFactory::make("vp8enc")
+            .property_from_str("end-usage", "cq")
+            .property("cq-level", quality.min(63) as i32)
+            .property("deadline", 1i64)
+            .property("cpu-used", 4i32)
+            .property("threads", threads)
+            .build()
+            .map_err(|_| {
+                "GStreamer element vp8enc is missing: install gstreamer1.0-plugins-good".into()
+            })
+    } else {
+        gst::ElementFactory::make("x264enc")
+            .property_from_str("pass", "quant")
+            .property("quantizer", quality.min(50))
+            .property_from_str("speed-preset", "veryfast")
+            .build()
+            .map_err(|_| {
+                "GStreamer element x264enc is missing: install gstreamer1.0-plugins-ugly".into()
+            })
     }
 }
 
@@ -211,15 +245,7 @@ pub fn run(args: &AnnotateArgs) -> Result<(), String> {
     chain.push(overlay.clone());
     match &mux {
         Some(mux) => {
-            let encoder = gst::ElementFactory::make("x264enc")
-                .property_from_str("pass", "quant")
-                .property("quantizer", args.quality.min(50))
-                .property_from_str("speed-preset", "veryfast")
-                .build()
-                .map_err(|_| {
-                    "GStreamer element x264enc is missing: install gstreamer1.0-plugins-ugly"
-                        .to_string()
-                })?;
+            let encoder = video_encoder(mux, args.quality)?;
             chain.push(make("videoconvert")?);
             chain.push(encoder);
             let encode_queue = make("queue")?;
@@ -228,7 +254,7 @@ pub fn run(args: &AnnotateArgs) -> Result<(), String> {
             gst::Element::link_many(&chain).map_err(|e| e.to_string())?;
             encode_queue
                 .link_pads(None, mux, Some("video_%u"))
-                .map_err(|e| format!("cannot put H.264 video into the output: {e}"))?;
+                .map_err(|e| format!("cannot put the encoded video into the output: {e}"))?;
         }
         None => {
             chain.push(
@@ -487,7 +513,7 @@ fn link_audio(pipeline: &gst::Pipeline, mux: &gst::Element, pad: &gst::Pad) -> R
     let decode = make("decodebin")?;
     let convert = make("audioconvert")?;
     let resample = make("audioresample")?;
-    let encode = make("avenc_aac")?;
+    let encode = make(if is_webm(mux) { "opusenc" } else { "avenc_aac" })?;
     pipeline
         .add_many([&decode, &convert, &resample, &encode])
         .map_err(|e| e.to_string())?;
