@@ -216,6 +216,30 @@ fn annotate_refuses_to_overwrite_its_input_and_leaves_no_partial_output() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("overwrite the input"));
 
+    // A bad --set is an error message, not a crash.
+    for bad in [
+        "threshold=abc",
+        "threshold=7",
+        "no-such-property=1",
+        "threshold",
+    ] {
+        let out = faceid()
+            .args(["annotate"])
+            .arg(&clip)
+            .arg("-m")
+            .arg(dir.path().join("none.faceid"))
+            .arg("-o")
+            .arg(dir.path().join("x.mp4"))
+            .args(["--set", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{bad}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("faceid:"),
+            "{bad}"
+        );
+    }
+
     // A missing model fails with its name, and no output file appears.
     let output = dir.path().join("out.mp4");
     let out = faceid()

@@ -81,6 +81,44 @@ fn muxer_for(output: &Path) -> Result<gst::Element, String> {
     }
 }
 
+/// Sets `PROPERTY=VALUE` strings (`--set`) on faceidoverlay; a bad name or value is an error
+/// that says what is wrong, never a panic.
+pub fn apply_settings(overlay: &gst::Element, settings: &[String]) -> Result<(), String> {
+    use gst::prelude::GstValueExt;
+    for setting in settings {
+        let (name, value) = setting
+            .split_once('=')
+            .ok_or_else(|| format!("--set {setting}: expected PROPERTY=VALUE"))?;
+        let pspec = overlay.find_property(name).ok_or_else(|| {
+            format!("faceidoverlay has no property {name:?} (see gst-inspect-1.0 faceidoverlay)")
+        })?;
+        let parsed = gst::glib::Value::deserialize_with_pspec(value, &pspec)
+            .ok()
+            .filter(|v| in_range(&pspec, v))
+            .ok_or_else(|| {
+                format!("--set {setting}: {value:?} is not a valid value for {name} (see gst-inspect-1.0 faceidoverlay)")
+            })?;
+        overlay.set_property_from_value(name, &parsed);
+    }
+    Ok(())
+}
+
+/// Whether a numeric value lies within the property's range (other kinds: always).
+fn in_range(pspec: &gst::glib::ParamSpec, value: &gst::glib::Value) -> bool {
+    use gst::glib::{ParamSpecDouble, ParamSpecUInt};
+    if let Some(p) = pspec.downcast_ref::<ParamSpecDouble>() {
+        value
+            .get::<f64>()
+            .is_ok_and(|v| v >= p.minimum() && v <= p.maximum())
+    } else if let Some(p) = pspec.downcast_ref::<ParamSpecUInt>() {
+        value
+            .get::<u32>()
+            .is_ok_and(|v| v >= p.minimum() && v <= p.maximum())
+    } else {
+        true
+    }
+}
+
 fn is_webm(mux: &gst::Element) -> bool {
     mux.factory().is_some_and(|f| f.name() == "webmmux")
 }
@@ -210,17 +248,7 @@ pub fn run(args: &AnnotateArgs) -> Result<(), String> {
         overlay = overlay.property("models-dir", dir);
     }
     let overlay = overlay.build().map_err(|e| e.to_string())?;
-    for setting in &args.overlay_properties {
-        let (name, value) = setting
-            .split_once('=')
-            .ok_or_else(|| format!("--set {setting}: expected PROPERTY=VALUE"))?;
-        if overlay.find_property(name).is_none() {
-            return Err(format!(
-                "faceidoverlay has no property {name:?} (see gst-inspect-1.0 faceidoverlay)"
-            ));
-        }
-        overlay.set_property_from_str(name, value);
-    }
+    apply_settings(&overlay, &args.overlay_properties)?;
     let mut chain = vec![overlay_queue.clone()];
     if let Some(size) = &args.resize {
         let (w, h) = size

@@ -130,15 +130,7 @@ fn eval_photos(args: &EvalArgs) -> Result<(), String> {
         overlay = overlay.property("models-dir", dir);
     }
     let overlay = overlay.build().map_err(|e| e.to_string())?;
-    for setting in &args.overlay_properties {
-        let (name, value) = setting
-            .split_once('=')
-            .ok_or_else(|| format!("--set {setting}: expected PROPERTY=VALUE"))?;
-        if overlay.find_property(name).is_none() {
-            return Err(format!("faceidoverlay has no property {name:?}"));
-        }
-        overlay.set_property_from_str(name, value);
-    }
+    annotate::apply_settings(&overlay, &args.overlay_properties)?;
     let sink = gst_app::AppSink::builder().sync(false).build();
     pipeline
         .add_many([src.upcast_ref(), &overlay, sink.upcast_ref()])
