@@ -131,6 +131,9 @@ struct State {
     model_path: PathBuf,
     /// The unknown distance stored in the model (the property may override it).
     model_unknown_distance: f32,
+    /// The settings the analyzer was last configured with: property changes are applied once,
+    /// not on every frame.
+    applied: Settings,
     info: Option<gst_video::VideoInfo>,
     frames: u64,
     /// Test-only hook: `FACEID_TEST_PANIC=faceidoverlay` in the environment makes the first
@@ -169,6 +172,10 @@ impl FaceIdOverlay {
 
     /// Applies property changes made while playing: a new model file, thresholds, detection.
     fn apply_settings(&self, state: &mut State, settings: &Settings) {
+        if *settings == state.applied {
+            return;
+        }
+        state.applied = settings.clone();
         if let Some(path) = &settings.model
             && *path != state.model_path
         {
@@ -554,6 +561,7 @@ impl BaseTransformImpl for FaceIdOverlay {
             weights,
             model_path,
             model_unknown_distance: model.unknown_distance,
+            applied: settings,
             info: None,
             frames: 0,
             panic_for_test: std::env::var_os("FACEID_TEST_PANIC")
