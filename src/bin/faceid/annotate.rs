@@ -13,8 +13,8 @@ use gst::prelude::*;
 
 use gstfaceid::subtitles::{self, CueBuilder, FrameFace};
 
-use crate::WeightsArgs;
 use crate::progress::Progress;
+use crate::{WeightsArgs, bus_error};
 
 #[derive(clap::Args)]
 pub struct AnnotateArgs {
@@ -380,9 +380,10 @@ pub fn run(args: &AnnotateArgs) -> Result<(), String> {
     let bus = pipeline.bus().ok_or("no bus")?;
     let started = std::time::Instant::now();
     let result = (|| {
-        pipeline
-            .set_state(gst::State::Playing)
-            .map_err(|_| pipeline_error(&bus).unwrap_or_else(|| "could not start".into()))?;
+        pipeline.set_state(gst::State::Playing).map_err(|_| {
+            bus_error(&bus, gst::ClockTime::from_seconds(1))
+                .unwrap_or_else(|| "could not start".into())
+        })?;
         let mut progress = Progress::new("annotate");
         loop {
             let msg = bus.timed_pop_filtered(
@@ -562,14 +563,6 @@ fn link_audio(pipeline: &gst::Pipeline, mux: &gst::Element, pad: &gst::Pad) -> R
         let _ = e.sync_state_with_parent();
     }
     queue.link(&decode).map_err(|e| e.to_string())
-}
-
-fn pipeline_error(bus: &gst::Bus) -> Option<String> {
-    bus.timed_pop_filtered(gst::ClockTime::from_seconds(1), &[gst::MessageType::Error])
-        .and_then(|m| match m.view() {
-            gst::MessageView::Error(e) => Some(e.error().to_string()),
-            _ => None,
-        })
 }
 
 /// Frame count estimate for the progress bar (duration x frame rate), 0 when unknown.

@@ -8,9 +8,9 @@ use clap::Parser;
 use gst::prelude::*;
 use gstfaceid::evaluation::{PhotoEvaluation, parse_lines, score_clip};
 
-use crate::WeightsArgs;
 use crate::annotate::{self, AnnotateArgs};
 use crate::train::{decode_image, list_people};
+use crate::{WeightsArgs, bus_error};
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
@@ -94,11 +94,7 @@ fn name_photo(
         .ok_or_else(|| {
             pipeline
                 .bus()
-                .and_then(|b| b.pop_filtered(&[gst::MessageType::Error]))
-                .and_then(|m| match m.view() {
-                    gst::MessageView::Error(e) => Some(e.error().to_string()),
-                    _ => None,
-                })
+                .and_then(|b| bus_error(&b, gst::ClockTime::ZERO))
                 .unwrap_or_else(|| "no result from faceidoverlay".into())
         })?;
     let buffer = out.buffer().ok_or("empty sample")?;
@@ -140,13 +136,7 @@ fn eval_photos(args: &EvalArgs) -> Result<(), String> {
     if pipeline.set_state(gst::State::Playing).is_err() {
         let why = pipeline
             .bus()
-            .and_then(|b| {
-                b.timed_pop_filtered(gst::ClockTime::from_seconds(1), &[gst::MessageType::Error])
-            })
-            .and_then(|m| match m.view() {
-                gst::MessageView::Error(e) => Some(e.error().to_string()),
-                _ => None,
-            })
+            .and_then(|b| bus_error(&b, gst::ClockTime::from_seconds(1)))
             .unwrap_or_else(|| "could not start faceidoverlay".into());
         return Err(why);
     }

@@ -44,6 +44,15 @@ struct WeightsArgs {
     models_dir: Option<PathBuf>,
 }
 
+/// The text of the first error message on `bus`, waiting up to `wait` for one.
+pub fn bus_error(bus: &gst::Bus, wait: gst::ClockTime) -> Option<String> {
+    bus.timed_pop_filtered(wait, &[gst::MessageType::Error])
+        .and_then(|m| match m.view() {
+            gst::MessageView::Error(e) => Some(e.error().to_string()),
+            _ => None,
+        })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(e) = gst::init() {

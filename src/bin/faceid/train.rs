@@ -8,8 +8,8 @@ use gst::prelude::*;
 
 use gstfaceid::model::{Model, left_out_report, write_atomically};
 
-use crate::WeightsArgs;
 use crate::progress::Progress;
+use crate::{WeightsArgs, bus_error};
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
@@ -121,12 +121,7 @@ pub fn decode_image(path: &Path) -> Result<gst::Sample, String> {
             Some(sample) => Ok(sample),
             None => {
                 let bus = pipeline.bus().ok_or("no bus")?;
-                let why = bus
-                    .timed_pop_filtered(gst::ClockTime::ZERO, &[gst::MessageType::Error])
-                    .and_then(|m| match m.view() {
-                        gst::MessageView::Error(e) => Some(e.error().to_string()),
-                        _ => None,
-                    })
+                let why = bus_error(&bus, gst::ClockTime::ZERO)
                     .unwrap_or_else(|| "no picture in it".into());
                 Err(format!("not an image GStreamer can decode ({why})"))
             }
@@ -172,9 +167,9 @@ fn train_person(
         .map_err(|e| e.to_string())?;
     gst::Element::link_many([src.upcast_ref(), &convert, &train]).map_err(|e| e.to_string())?;
     let bus = pipeline.bus().ok_or("no bus")?;
-    pipeline
-        .set_state(gst::State::Playing)
-        .map_err(|_| first_error(&bus).unwrap_or_else(|| "could not start training".into()))?;
+    pipeline.set_state(gst::State::Playing).map_err(|_| {
+        bus_error(&bus, gst::ClockTime::ZERO).unwrap_or_else(|| "could not start training".into())
+    })?;
     for (i, sample) in samples.iter().enumerate() {
         // Each photo is one frame a second apart.
         let mut sample = sample.clone();
@@ -219,14 +214,6 @@ fn train_person(
     }
     let _ = pipeline.set_state(gst::State::Null);
     Ok(run)
-}
-
-fn first_error(bus: &gst::Bus) -> Option<String> {
-    bus.timed_pop_filtered(gst::ClockTime::ZERO, &[gst::MessageType::Error])
-        .and_then(|m| match m.view() {
-            gst::MessageView::Error(e) => Some(e.error().to_string()),
-            _ => None,
-        })
 }
 
 pub fn run(args: &TrainArgs) -> Result<(), String> {
