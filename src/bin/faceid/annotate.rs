@@ -42,7 +42,7 @@ pub struct AnnotateArgs {
     /// Scale the video to WIDTHxHEIGHT before the overlay (e.g. 1920x1080).
     #[arg(long, value_name = "WxH")]
     resize: Option<String>,
-    /// Also write one JSON line per frame: {"frame", "faces": [{"box", "label", "confidence"}]}.
+    /// Also write one JSON line per frame: {"frame", "faces": [{"box", "label", "confidence", "best_match", "distance", "track"}]}.
     #[arg(long, value_name = "FILE.jsonl")]
     detections: Option<PathBuf>,
     /// Video quality: constant-quality level, lower is better and bigger (x264 quantizer, 18-28
@@ -165,6 +165,8 @@ fn detections_line(frame: u64, buffer: &gst::BufferRef) -> String {
                 .and_then(|p| p.get::<String>("label").ok())
                 .filter(|_| known);
             let confidence = param.and_then(|p| p.get::<f64>("confidence").ok());
+            let distance = param.and_then(|p| p.get::<f64>("distance").ok());
+            let best_match = param.and_then(|p| p.get::<String>("best-match").ok());
             let track = param
                 .and_then(|p| p.get::<i64>("track").ok())
                 .filter(|t| *t >= 0);
@@ -172,6 +174,8 @@ fn detections_line(frame: u64, buffer: &gst::BufferRef) -> String {
                 "box": [x, y, w, h],
                 "label": label,
                 "confidence": confidence,
+                "best_match": best_match,
+                "distance": distance,
             });
             if let Some(t) = track {
                 face["track"] = t.into();
