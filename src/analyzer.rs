@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 
+use crate::appearance::{self, AppearanceTemplate};
 use crate::face::{DetectionConfig, Encoding, FaceBox, FacePipeline, FrameRef, PixelLayout};
 use crate::model::{Classifier, Prediction};
 use crate::scene_cut::{self, SceneCutDetector};
@@ -23,6 +24,17 @@ use crate::tracker::{Observation, Rect, TrackId, Tracker, TrackerConfig};
 /// A followed face stays on screen (at its predicted place) through this many detection
 /// rounds that missed it: one blurry frame should not make a name blink.
 const MAX_MISSES_SHOWN: u32 = 1;
+
+/// A track the detector keeps missing is followed by its appearance (see [`crate::appearance`])
+/// for at most this many frames (1.5 s at 30 frames/s), then lets go until the detector finds
+/// the face again.
+const MAX_FRAMES_FOLLOWED_BY_APPEARANCE: u32 = 45;
+
+/// Periodic full-frame detections (between cuts) look for new faces at the frame's own size
+/// (faces from 80 px, a quarter of the work), and only every this many times also upsampled for
+/// small faces. Cuts, the first frame and the first periodic detection after them always get
+/// the full search.
+const SMALL_FACE_SEARCH_EVERY: u32 = 3;
 
 /// Encodings an unknown-looking track gets on consecutive detection rounds before it is
 /// re-encoded only every `reencode_interval` frames.
@@ -100,10 +112,12 @@ impl Default for AnalyzerConfig {
     }
 }
 
-/// Per-track data the tracker does not keep: the latest confidences of every person.
+/// Per-track data the tracker does not keep: the latest confidences of every person, and the
+/// face's look at its last detection.
 #[derive(Clone, Debug, Default)]
 struct TrackInfo {
     scores: Vec<f32>,
+    template: Option<AppearanceTemplate>,
 }
 
 /// Runs the face pipeline and the classifier on frames.
@@ -116,6 +130,7 @@ pub struct Analyzer {
     track_info: HashMap<TrackId, TrackInfo>,
     frames_since_detection: u32,
     frames_since_full_detection: u32,
+    periodic_full_detections: u32,
     frames: u64,
 }
 
@@ -132,6 +147,7 @@ impl Analyzer {
             track_info: HashMap::new(),
             frames_since_detection: 0,
             frames_since_full_detection: 0,
+            periodic_full_detections: 0,
             frames: 0,
         }
     }
@@ -163,6 +179,7 @@ impl Analyzer {
         self.cuts.reset();
         self.frames_since_detection = 0;
         self.frames_since_full_detection = 0;
+        self.periodic_full_detections = 0;
         self.frames = 0;
     }
 
@@ -270,6 +287,31 @@ impl Analyzer {
         found
     }
 
+    /// Tracks the detector missed in this round (not in `matched`) are looked for by their
+    /// appearance around their predicted box; found, they stay on the face.
+    fn follow_missed_by_appearance(&mut self, frame: &FrameRef<'_>, matched: &[Option<TrackId>]) {
+        let max_rounds =
+            (MAX_FRAMES_FOLLOWED_BY_APPEARANCE / self.config.detection_interval.max(1)).max(1);
+        let found: Vec<(TrackId, Rect)> = self
+            .tracker
+            .tracks()
+            .iter()
+            .filter(|t| {
+                t.missed_detections() > 0
+                    && t.rounds_followed_by_appearance() < max_rounds
+                    && !matched.contains(&Some(t.id))
+            })
+            .filter_map(|t| {
+                let template = self.track_info.get(&t.id)?.template.as_ref()?;
+                let m = template.find(frame, &t.rect)?;
+                (m.score >= appearance::MIN_MATCH_SCORE).then_some((t.id, m.rect))
+            })
+            .collect();
+        for (id, rect) in found {
+            self.tracker.follow(id, rect);
+        }
+    }
+
     fn analyze_tracked(&mut self, frame: &FrameRef<'_>) -> Vec<FaceResult> {
         // A hard cut ends every track: a track must never jump to another person.
         let mut cut = false;
@@ -305,7 +347,19 @@ impl Analyzer {
                 self.frames_since_full_detection += 1;
             }
             let boxes = if full {
-                self.pipeline.detect(frame, &self.config.detection)
+                let mut detection = self.config.detection;
+                if cut || self.frames == 1 {
+                    self.periodic_full_detections = 0;
+                } else {
+                    self.periodic_full_detections += 1;
+                    // The first look after a cut is thorough too: a shot often opens on a
+                    // blurred pan or a face fading in.
+                    let n = self.periodic_full_detections;
+                    if n > 1 && !n.is_multiple_of(SMALL_FACE_SEARCH_EVERY) {
+                        detection.upsample = 0;
+                    }
+                }
+                self.pipeline.detect(frame, &detection)
             } else {
                 self.detect_near_tracks(frame)
             };
@@ -314,6 +368,13 @@ impl Analyzer {
                 .map(|b| Rect::new(b.x as f32, b.y as f32, b.width as f32, b.height as f32))
                 .collect();
             let ids = self.tracker.update(&rects);
+            self.follow_missed_by_appearance(frame, &ids);
+            for (id, rect) in ids.iter().zip(&rects) {
+                if let Some(id) = id {
+                    self.track_info.entry(*id).or_default().template =
+                        AppearanceTemplate::capture(frame, rect);
+                }
+            }
             // Encode the detected faces whose track is new or due for another look.
             let due: Vec<(TrackId, FaceBox)> = ids
                 .iter()
@@ -350,7 +411,7 @@ impl Analyzer {
                         distance: p.distance,
                     },
                 );
-                self.track_info.insert(*id, TrackInfo { scores: p.scores });
+                self.track_info.entry(*id).or_default().scores = p.scores;
             }
         }
         let live: Vec<TrackId> = self.tracker.tracks().iter().map(|t| t.id).collect();

@@ -4,6 +4,7 @@
 //! in plain modules: [`face`] (dlib), [`model`] (classifier and model file).
 
 pub mod analyzer;
+pub mod appearance;
 pub mod cleaning;
 pub mod draw;
 pub mod encoding;

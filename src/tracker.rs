@@ -318,6 +318,7 @@ pub struct Track {
     frames_since_detection: u32,
     frames_since_observation: u32,
     missed_detections: u32,
+    rounds_followed_by_appearance: u32,
     observations: VecDeque<Observation>,
     decision: Option<Identity>,
 }
@@ -334,6 +335,7 @@ impl Track {
             frames_since_detection: 0,
             frames_since_observation: 0,
             missed_detections: 0,
+            rounds_followed_by_appearance: 0,
             observations: VecDeque::with_capacity(vote_window.min(64)),
             decision: None,
         }
@@ -372,6 +374,12 @@ impl Track {
     /// Consecutive detection rounds without a matching detection.
     pub fn missed_detections(&self) -> u32 {
         self.missed_detections
+    }
+
+    /// Consecutive detection rounds in which the detector missed the face and it was found by
+    /// its appearance instead (see [`Tracker::follow`]); 0 after a real detection.
+    pub fn rounds_followed_by_appearance(&self) -> u32 {
+        self.rounds_followed_by_appearance
     }
 
     /// Estimated velocity of the box in pixels per frame `(dx, dy)`.
@@ -428,6 +436,7 @@ impl Track {
         self.last_detection = detection;
         self.frames_since_detection = 0;
         self.missed_detections = 0;
+        self.rounds_followed_by_appearance = 0;
     }
 
     fn push_observation(&mut self, obs: Observation, window: usize, margin: f32) {
@@ -558,6 +567,27 @@ impl Tracker {
         let margin = self.config.switch_margin;
         if let Some(t) = self.tracks.iter_mut().find(|t| t.id == id) {
             t.push_observation(obs, window, margin);
+        }
+    }
+
+    /// The detector missed this track's face in the round just passed to [`Tracker::update`],
+    /// but the face was found at `rect` by its appearance: the track moves there, its velocity
+    /// follows, and the miss is forgiven. Counted in
+    /// [`Track::rounds_followed_by_appearance`] so the caller can bound how long a track lives
+    /// without the detector. Returns false for an unknown id or an invalid box.
+    pub fn follow(&mut self, id: TrackId, rect: Rect) -> bool {
+        if !rect.is_valid() {
+            return false;
+        }
+        let smoothing = self.config.velocity_smoothing;
+        match self.tracks.iter_mut().find(|t| t.id == id) {
+            Some(t) => {
+                let followed = t.rounds_followed_by_appearance.saturating_add(1);
+                t.apply_detection(rect, smoothing);
+                t.rounds_followed_by_appearance = followed;
+                true
+            }
+            None => false,
         }
     }
 
@@ -938,6 +968,32 @@ mod tests {
         assert_eq!(tr.track(id).unwrap().rect, face(110.0, 100.0));
         assert!(!tr.set_rect(id, Rect::new(f32::NAN, 0.0, 1.0, 1.0)));
         assert!(!tr.set_rect(id + 1, face(0.0, 0.0)));
+    }
+
+    #[test]
+    fn a_face_followed_by_appearance_survives_missed_rounds() {
+        let mut tr = Tracker::default();
+        let id = tr.update(&[face(100.0, 100.0)])[0].unwrap();
+        // The detector misses the face for many rounds; each time it is found by its look,
+        // 10 px further right, so the track lives on, moves and learns the velocity.
+        for round in 1..=5 {
+            assert_eq!(tr.update(&[]), Vec::<Option<TrackId>>::new());
+            assert_eq!(tr.track(id).unwrap().missed_detections(), 1);
+            assert!(tr.follow(id, face(100.0 + 10.0 * round as f32, 100.0)));
+            let t = tr.track(id).unwrap();
+            assert_eq!(t.missed_detections(), 0);
+            assert_eq!(t.rounds_followed_by_appearance(), round);
+        }
+        assert!((tr.track(id).unwrap().velocity().0 - 10.0).abs() < 1.0);
+        // A real detection resets the count.
+        tr.update(&[face(160.0, 100.0)]);
+        assert_eq!(tr.track(id).unwrap().rounds_followed_by_appearance(), 0);
+        // Not followed, the track ends after max_missed_detections rounds as before.
+        for _ in 0..3 {
+            tr.update(&[]);
+        }
+        assert!(tr.track(id).is_none());
+        assert!(!tr.follow(id, face(0.0, 0.0)));
     }
 
     #[test]

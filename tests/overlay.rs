@@ -299,6 +299,100 @@ fn shifted_frame(photo: &gst::Sample, canvas: &gst_video::VideoInfo, dx: usize) 
     buffer
 }
 
+/// Horizontal motion blur: every pixel becomes the mean of `radius` pixels either side.
+fn motion_blurred(
+    buffer: &gst::Buffer,
+    canvas: &gst_video::VideoInfo,
+    radius: usize,
+) -> gst::Buffer {
+    let src = buffer.map_readable().unwrap();
+    let (w, stride) = (canvas.width() as usize, canvas.stride()[0] as usize);
+    let mut out = gst::Buffer::with_size(canvas.size()).unwrap();
+    {
+        let mut map = out.get_mut().unwrap().map_writable().unwrap();
+        for y in 0..canvas.height() as usize {
+            let row = &src[y * stride..y * stride + w * 4];
+            for x in 0..w {
+                let (a, b) = (x.saturating_sub(radius), (x + radius + 1).min(w));
+                for c in 0..4 {
+                    let sum: usize = (a..b).map(|i| row[i * 4 + c] as usize).sum();
+                    map[y * stride + x * 4 + c] = (sum / (b - a)) as u8;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Names per frame of a face moving right over `frames` frames, blurred (as by fast motion)
+/// from frame 8 on.
+fn names_through_motion_blur(tracking: bool) -> Vec<Vec<(String, i64)>> {
+    let photo = decode(&samples().join("bbt/_group/bbt2.jpg"));
+    let info = gst_video::VideoInfo::from_caps(photo.caps().unwrap()).unwrap();
+    let canvas = gst_video::VideoInfo::builder(
+        gst_video::VideoFormat::Bgrx,
+        info.width() + 100,
+        info.height(),
+    )
+    .fps(gst::Fraction::new(30, 1))
+    .build()
+    .unwrap();
+    let element = gst::ElementFactory::make("faceidoverlay")
+        .property("model", bbt_model())
+        .property("tracking", tracking)
+        .build()
+        .unwrap();
+    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+    h.set_src_caps(canvas.to_caps().unwrap());
+    h.play();
+    (0..24usize)
+        .map(|i| {
+            let sharp = shifted_frame(&photo, &canvas, i * 4);
+            let mut buffer = if i >= 8 {
+                motion_blurred(&sharp, &canvas, 14)
+            } else {
+                sharp
+            };
+            buffer
+                .get_mut()
+                .unwrap()
+                .set_pts(gst::ClockTime::from_mseconds(i as u64 * 33));
+            let out = h
+                .push_and_pull(buffer)
+                .expect("one buffer out per buffer in");
+            out.iter_meta::<gst_video::VideoRegionOfInterestMeta>()
+                .map(|m| {
+                    let p = m.param("faceid").unwrap();
+                    (
+                        p.get::<String>("label").unwrap(),
+                        p.get::<i64>("track").unwrap(),
+                    )
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn faces_the_detector_loses_to_motion_blur_keep_their_names() {
+    init();
+    // The detector alone (tracking off) loses both faces once they are blurred...
+    let alone = names_through_motion_blur(false);
+    assert!(
+        alone[8..].iter().all(|faces| faces.len() < 2),
+        "the blurred frames should defeat the detector: {alone:?}"
+    );
+    // ...tracking follows them by their look and keeps their names and track ids.
+    let tracked = names_through_motion_blur(true);
+    for (i, faces) in tracked.iter().enumerate().skip(1) {
+        let mut names: Vec<&str> = faces.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort();
+        assert_eq!(names, ["leonard", "sheldon"], "frame {i}: {tracked:?}");
+    }
+    let ids: std::collections::HashSet<&(String, i64)> = tracked[1..].iter().flatten().collect();
+    assert_eq!(ids.len(), 2, "one track id each: {ids:?}");
+}
+
 #[test]
 fn a_moving_face_keeps_one_track_and_one_name() {
     init();
