@@ -1,9 +1,12 @@
 //! Scoring: per-frame detections against ground truth (the same figures as the project's
-//! `scripts/score.py`), and labelled photos (top-1 accuracy, strangers named, confusion).
+//! `scripts/score.py`), labelled photos (top-1 accuracy, strangers named, confusion), and a
+//! model's own photos by leave-one-out.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Deserialize;
+
+use crate::model::{Classifier, Model, ModelError, TrainOptions, TrainingSet};
 
 /// One face of a JSON line (`{"frame": i, "faces": [{"box": [x, y, w, h], "label": ..}]}`).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -225,6 +228,35 @@ impl PhotoEvaluation {
         }
         out
     }
+}
+
+/// Leave-one-out over a model's photos: each photo the classifier uses is named by a model
+/// trained (and calibrated) on all the others, from the encodings stored in the model file, so
+/// nothing is detected or encoded again. Shows whether a person's photos agree with each other
+/// and are told apart from everyone else's.
+pub fn leave_one_out(model: &Model) -> Result<PhotoEvaluation, ModelError> {
+    let options = TrainOptions {
+        // The model's photos were cleaned when it was trained; keep the folds as they are.
+        clean: false,
+        ..TrainOptions::default()
+    };
+    let mut evaluation = PhotoEvaluation::default();
+    for (held_out, sample) in model.samples.iter().enumerate() {
+        let Some(truth) = model.labels.get(sample.label) else {
+            continue;
+        };
+        let mut set = TrainingSet::new(None);
+        for (i, other) in model.samples.iter().enumerate() {
+            if let (true, Some(label)) = (i != held_out, model.labels.get(other.label)) {
+                set.add(label, other.encoding, other.source.clone());
+            }
+        }
+        let fold = set.train(model.encoder.clone(), &options)?;
+        let prediction = Classifier::new(&fold).classify(&sample.encoding);
+        let given = prediction.label().and_then(|l| fold.labels.get(l));
+        evaluation.add(truth, given.map(String::as_str));
+    }
+    Ok(evaluation)
 }
 
 #[cfg(test)]

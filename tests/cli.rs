@@ -377,3 +377,48 @@ fn eval_reports_accuracy_strangers_and_confusion_on_held_out_photos() {
     assert!(stdout.contains("strangers named: 0 of 12"), "{stdout}");
     assert!(stdout.contains("true \\ given"), "{stdout}");
 }
+
+#[test]
+fn leave_one_out_on_the_johns_names_every_photo_right() {
+    // Five different men all named John, 11 photos each: every kept photo, named by a model
+    // trained on the other photos, must get its own John.
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("johns.faceid");
+    let out = faceid()
+        .arg("train")
+        .arg(samples().join("johns"))
+        .arg("-o")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = faceid()
+        .args(["eval", "--leave-one-out", "-m"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("top-1 accuracy: 100.0%"), "{stdout}");
+    // Every John is a row of the confusion table, with at least 9 photos kept.
+    for john in [
+        "John_Salley",
+        "John_Savage",
+        "John_Schneider",
+        "John_Shimkus",
+        "John_Simm",
+    ] {
+        let row = stdout.lines().find(|l| l.starts_with(john)).expect(john);
+        let counts: Vec<u32> = row
+            .split_whitespace()
+            .skip(1)
+            .map(|c| c.parse().unwrap())
+            .collect();
+        assert!(counts.iter().max().unwrap() >= &9, "{row}");
+        assert_eq!(counts.iter().filter(|c| **c > 0).count(), 1, "{row}");
+    }
+}

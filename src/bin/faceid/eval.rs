@@ -1,12 +1,14 @@
 //! `faceid eval`: how good is a model? On a folder of labelled photos (one folder per person,
 //! `unknown/` for strangers): top-1 accuracy, strangers named, confusion table. On a clip with
-//! a ground-truth JSON lines file: the figures of `scripts/score.py`.
+//! a ground-truth JSON lines file: the figures of `scripts/score.py`. With `--leave-one-out`:
+//! the model's own photos, each named by a model trained on the others.
 
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use gst::prelude::*;
-use gstfaceid::evaluation::{PhotoEvaluation, parse_lines, score_clip};
+use gstfaceid::evaluation::{PhotoEvaluation, leave_one_out, parse_lines, score_clip};
+use gstfaceid::model::Model;
 
 use crate::annotate::{self, AnnotateArgs};
 use crate::train::{decode_image, list_people};
@@ -15,7 +17,12 @@ use crate::{WeightsArgs, bus_error};
 #[derive(clap::Args)]
 pub struct EvalArgs {
     /// A folder of labelled photos (one folder per person, `unknown/` for strangers), or a clip.
-    input: PathBuf,
+    #[arg(required_unless_present = "leave_one_out")]
+    input: Option<PathBuf>,
+    /// Instead: name each of the model's own training photos with a model trained on all the
+    /// others (from the stored encodings; no photos needed).
+    #[arg(long, conflicts_with_all = ["input", "ground_truth"])]
+    leave_one_out: bool,
     /// Model file to evaluate.
     #[arg(short, long, value_name = "MODEL")]
     model: PathBuf,
@@ -36,20 +43,35 @@ struct AnnotateCommand {
 }
 
 pub fn run(args: &EvalArgs) -> Result<(), String> {
-    match &args.ground_truth {
-        Some(gt) => eval_clip(args, gt),
-        None if args.input.is_dir() => eval_photos(args),
-        None => Err("give --ground-truth for a clip, or a folder of labelled photos".into()),
+    match (&args.input, &args.ground_truth) {
+        (None, _) => eval_leave_one_out(args),
+        (Some(clip), Some(gt)) => eval_clip(args, clip, gt),
+        (Some(folder), None) if folder.is_dir() => eval_photos(args, folder),
+        _ => Err("give --ground-truth for a clip, or a folder of labelled photos".into()),
     }
 }
 
-fn eval_clip(args: &EvalArgs, gt: &Path) -> Result<(), String> {
+fn print_photo_evaluation(evaluation: &PhotoEvaluation) {
+    let (named, strangers) = evaluation.strangers_named();
+    println!("top-1 accuracy: {:.1}%", 100.0 * evaluation.top1_accuracy());
+    println!("strangers named: {named} of {strangers}");
+}
+
+fn eval_leave_one_out(args: &EvalArgs) -> Result<(), String> {
+    let model = Model::load(&args.model).map_err(|e| format!("{}: {e}", args.model.display()))?;
+    let evaluation = leave_one_out(&model).map_err(|e| e.to_string())?;
+    print_photo_evaluation(&evaluation);
+    print!("{}", evaluation.confusion_table());
+    Ok(())
+}
+
+fn eval_clip(args: &EvalArgs, clip: &Path, gt: &Path) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("faceid-eval-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let detections = dir.join("detections.jsonl");
     let mut argv: Vec<String> = vec![
         "annotate".into(),
-        args.input.display().to_string(),
+        clip.display().to_string(),
         "-m".into(),
         args.model.display().to_string(),
         "--no-video".into(),
@@ -112,8 +134,8 @@ fn name_photo(
     Ok(largest)
 }
 
-fn eval_photos(args: &EvalArgs) -> Result<(), String> {
-    let people = list_people(&args.input)?;
+fn eval_photos(args: &EvalArgs, folder: &Path) -> Result<(), String> {
+    let people = list_people(folder)?;
     let pipeline = gst::Pipeline::new();
     let src = gst_app::AppSrc::builder().format(gst::Format::Time).build();
     let mut overlay = gst::ElementFactory::make("faceidoverlay")
@@ -157,9 +179,7 @@ fn eval_photos(args: &EvalArgs) -> Result<(), String> {
     })();
     let _ = pipeline.set_state(gst::State::Null);
     result?;
-    let (named, strangers) = evaluation.strangers_named();
-    println!("top-1 accuracy: {:.1}%", 100.0 * evaluation.top1_accuracy());
-    println!("strangers named: {named} of {strangers}");
+    print_photo_evaluation(&evaluation);
     if skipped > 0 {
         println!("files that are not images: {skipped}");
     }
