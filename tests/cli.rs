@@ -386,7 +386,8 @@ fn annotate_refuses_to_overwrite_its_input_and_leaves_no_partial_output() {
         );
     }
 
-    // A missing model fails with its name, and no output file appears.
+    // A missing model fails with its name, and no output file appears. (The colour, in
+    // textoverlay's hexadecimal form, is accepted: the error is about the model.)
     let output = dir.path().join("out.mp4");
     let out = faceid()
         .args(["annotate"])
@@ -395,6 +396,7 @@ fn annotate_refuses_to_overwrite_its_input_and_leaves_no_partial_output() {
         .arg(dir.path().join("none.faceid"))
         .arg("-o")
         .arg(&output)
+        .args(["--set", "known-color=0xff00ffff"])
         .output()
         .unwrap();
     assert!(!out.status.success());

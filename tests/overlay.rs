@@ -276,8 +276,26 @@ fn every_property_can_be_set_and_read_back() {
                 "{factory}.{}",
                 pspec.name()
             );
+            // Numbers also come back as set, at both ends of their range.
+            if let Some(p) = pspec.downcast_ref::<glib::ParamSpecUInt>() {
+                for v in [p.minimum(), p.maximum(), p.default_value()] {
+                    element.set_property(pspec.name(), v);
+                    assert_eq!(element.property::<u32>(pspec.name()), v, "{}", pspec.name());
+                }
+            } else if let Some(p) = pspec.downcast_ref::<glib::ParamSpecDouble>() {
+                for v in [p.minimum(), p.maximum(), p.default_value()] {
+                    element.set_property(pspec.name(), v);
+                    assert_eq!(element.property::<f64>(pspec.name()), v, "{}", pspec.name());
+                }
+            }
         }
     }
+    // The box colours are 0xAARRGGBB like textoverlay's, green and red by default.
+    let overlay = gst::ElementFactory::make("faceidoverlay").build().unwrap();
+    assert_eq!(overlay.property::<u32>("known-color"), 0xff00_d900);
+    assert_eq!(overlay.property::<u32>("unknown-color"), 0xffe6_0000);
+    overlay.set_property_from_str("known-color", "0xff00ffff");
+    assert_eq!(overlay.property::<u32>("known-color"), 0xff00_ffff);
 }
 
 /// `bbt2.jpg` (leonard and sheldon) pasted on a larger black canvas at `dx` pixels from the left.

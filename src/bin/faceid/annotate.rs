@@ -55,7 +55,8 @@ pub struct AnnotateArgs {
     /// is usual; VP8 cq-level for .webm).
     #[arg(long, default_value_t = 20)]
     quality: u32,
-    /// Extra faceidoverlay properties, e.g. --set threshold=0.7 --set show-confidences=false.
+    /// Extra faceidoverlay properties, e.g. --set threshold=0.7 --set show-confidences=false
+    /// --set known-color=0xff00ffff (colours are 0xAARRGGBB).
     #[arg(long = "set", value_name = "PROPERTY=VALUE")]
     overlay_properties: Vec<String>,
     #[command(flatten)]
