@@ -568,7 +568,14 @@ impl BaseTransformImpl for FaceIdOverlay {
                 ("No model set: set the model property to a file made by faceidtrain or `faceid train`")
             ));
         };
-        let weights = Weights::load(&settings.weights_config())
+        let weights_config = settings.weights_config();
+        gst::info!(
+            CAT,
+            imp = self,
+            "dlib weights from {}",
+            weights_config.dir.display()
+        );
+        let weights = Weights::load(&weights_config)
             .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ("{e}")))?;
         let model = load_classifier(&model_path, &weights)
             .map_err(|msg| gst::error_msg!(gst::ResourceError::OpenRead, ("{msg}")))?;
@@ -683,6 +690,24 @@ impl BaseTransformImpl for FaceIdOverlay {
         let frame_number = state.frames;
         state.frames += 1;
         drop(state_guard);
+        if CAT.above_threshold(gst::DebugLevel::Log) {
+            for r in &results {
+                gst::log!(
+                    CAT,
+                    imp = self,
+                    "Frame {frame_number}: {} at {},{} {}x{}, best match {} confidence {:.3} distance {:.3}, track {:?}",
+                    r.label.as_deref().unwrap_or("unknown"),
+                    r.rect.x,
+                    r.rect.y,
+                    r.rect.width,
+                    r.rect.height,
+                    r.best_match,
+                    r.confidence,
+                    r.distance,
+                    r.track
+                );
+            }
+        }
 
         let threshold = settings.threshold as f32;
         Self::attach_metas(buffer, &results, &info, threshold);
