@@ -50,7 +50,7 @@ impl PixelLayout {
     }
 }
 
-/// A colour with red, green and blue components in `0.0..=1.0`.
+/// A colour with red, green, blue and opacity (alpha) components in `0.0..=1.0`.
 ///
 /// Components outside that range are clamped, non-finite ones read as 0.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -61,16 +61,31 @@ pub struct Rgb {
     pub g: f64,
     /// Blue component, 0..1.
     pub b: f64,
+    /// Opacity, 0 (invisible) ..1 (opaque).
+    pub a: f64,
 }
 
 impl Rgb {
-    /// Makes a colour from its red, green and blue components (0..1).
+    /// Makes an opaque colour from its red, green and blue components (0..1).
     pub const fn new(r: f64, g: f64, b: f64) -> Self {
-        Rgb { r, g, b }
+        Rgb { r, g, b, a: 1.0 }
+    }
+
+    /// A colour from a 32-bit `0xAARRGGBB` value, like textoverlay's `color` property.
+    pub fn from_argb(argb: u32) -> Self {
+        let [a, r, g, b] = argb.to_be_bytes().map(|c| f64::from(c) / 255.0);
+        Rgb { r, g, b, a }
+    }
+
+    /// The colour as `0xAARRGGBB`, each component rounded to 8 bits.
+    pub fn to_argb(self) -> u32 {
+        let (r, g, b, a) = self.sanitized();
+        let byte = |v: f64| (v * 255.0).round() as u8;
+        u32::from_be_bytes([byte(a), byte(r), byte(g), byte(b)])
     }
 
     /// The components clamped to 0..1, non-finite ones replaced by 0.
-    fn sanitized(self) -> (f64, f64, f64) {
+    fn sanitized(self) -> (f64, f64, f64, f64) {
         fn component(v: f64) -> f64 {
             if v.is_finite() {
                 v.clamp(0.0, 1.0)
@@ -78,7 +93,12 @@ impl Rgb {
                 0.0
             }
         }
-        (component(self.r), component(self.g), component(self.b))
+        (
+            component(self.r),
+            component(self.g),
+            component(self.b),
+            component(self.a),
+        )
     }
 }
 
@@ -95,11 +115,17 @@ pub struct FaceLabel {
     pub height: i32,
     /// Text above the box, e.g. "sheldon 0.93" or "unknown".
     pub title: String,
-    /// true => box/label in `style.confident_color` (green), false => `style.unsure_color` (red)
+    /// true => box/label in `style.confident_color` (green by default), false =>
+    /// `style.unsure_color` (red by default)
     pub confident: bool,
     /// Every person's confidence, drawn as a list beside the face ("amy 0.01" per line), best first as given. Empty => no list.
     pub scores: Vec<(String, f32)>,
 }
+
+/// Default colour of confident names, `0xAARRGGBB`: opaque green (0, 217, 0).
+pub const DEFAULT_CONFIDENT_ARGB: u32 = 0xff00_d900;
+/// Default colour of unknown faces and unsure names, `0xAARRGGBB`: opaque red (230, 0, 0).
+pub const DEFAULT_UNSURE_ARGB: u32 = 0xffe6_0000;
 
 /// How labels look: font and colours.
 #[derive(Clone, Debug, PartialEq)]
@@ -108,9 +134,11 @@ pub struct DrawStyle {
     /// "Noto Sans CJK KR" (renders Hangul and Latin; fontconfig picks
     /// another font if absent, which may lack Hangul glyphs).
     pub font_family: String,
-    /// Colour of boxes and titles of confident matches. Default green (0, 0.85, 0).
+    /// Colour of boxes and titles of confident matches. Default green (0, 0.85, 0), that is
+    /// [`DEFAULT_CONFIDENT_ARGB`].
     pub confident_color: Rgb,
-    /// Colour of boxes and titles of unsure matches. Default red (0.9, 0, 0).
+    /// Colour of boxes and titles of unknown faces and unsure matches. Default red (0.9, 0, 0),
+    /// that is [`DEFAULT_UNSURE_ARGB`].
     pub unsure_color: Rgb,
     /// Colour of all text. Default white; titles are drawn on a filled box
     /// of the label colour and scores on a dark box, so text is readable on
@@ -125,8 +153,8 @@ impl Default for DrawStyle {
     fn default() -> Self {
         DrawStyle {
             font_family: "Noto Sans CJK KR".to_owned(),
-            confident_color: Rgb::new(0.0, 0.85, 0.0),
-            unsure_color: Rgb::new(0.9, 0.0, 0.0),
+            confident_color: Rgb::from_argb(DEFAULT_CONFIDENT_ARGB),
+            unsure_color: Rgb::from_argb(DEFAULT_UNSURE_ARGB),
             text_color: Rgb::new(1.0, 1.0, 1.0),
             line_width_scale: 1.0,
         }
@@ -308,8 +336,8 @@ fn clamp_into(pos: f64, size: f64, limit: f64) -> f64 {
 }
 
 fn set_color(ctx: &Context, color: Rgb) {
-    let (r, g, b) = color.sanitized();
-    ctx.set_source_rgb(r, g, b);
+    let (r, g, b, a) = color.sanitized();
+    ctx.set_source_rgba(r, g, b, a);
 }
 
 /// Where one face's box goes, in frame pixels, and how big its text is.
@@ -769,6 +797,69 @@ mod tests {
         f.draw(&[label(100, 100, 80, 80, "x", false)]);
         let (r, g, b, _) = f.px(100, 150);
         assert!(r > 150 && g < 50 && b < 50, "unsure edge {r},{g},{b}");
+    }
+
+    #[test]
+    fn configured_colours_are_drawn_exactly() {
+        // Cyan for confident names, yellow for the rest (textoverlay's 0xAARRGGBB).
+        let style = DrawStyle {
+            confident_color: Rgb::from_argb(0xff00_ffff),
+            unsure_color: Rgb::from_argb(0xffff_ff00),
+            ..DrawStyle::default()
+        };
+        for layout in [PixelLayout::Bgrx, PixelLayout::Bgra] {
+            let mut f = Frame::new(W, H, W * 4, layout, [0, 0, 0, 255]);
+            f.draw_style(
+                &[
+                    label(20, 100, 80, 80, "x", true),
+                    label(150, 100, 80, 80, "y", false),
+                ],
+                &style,
+            );
+            // Box edges (line width 2 on x = 20 and x = 150: columns 19-20, 149-150) and the
+            // filled title backgrounds just above the boxes.
+            assert_eq!(
+                f.px(20, 150),
+                (0, 255, 255, 255),
+                "{layout:?} confident edge"
+            );
+            assert_eq!(
+                f.px(22, 95),
+                (0, 255, 255, 255),
+                "{layout:?} confident title"
+            );
+            assert_eq!(f.px(150, 150), (255, 255, 0, 255), "{layout:?} unsure edge");
+            assert_eq!(f.px(152, 95), (255, 255, 0, 255), "{layout:?} unsure title");
+        }
+        // Half-transparent blue over mid grey: blended, the grey shows through.
+        let style = DrawStyle {
+            confident_color: Rgb::from_argb(0x8000_00ff),
+            ..DrawStyle::default()
+        };
+        let mut f = Frame::new(W, H, W * 4, PixelLayout::Bgrx, [0x80, 0x80, 0x80, 0]);
+        f.draw_style(&[label(20, 100, 80, 80, "x", true)], &style);
+        let (r, g, b, _) = f.px(20, 150);
+        assert!(r.abs_diff(64) <= 2 && g.abs_diff(64) <= 2, "{r},{g},{b}");
+        assert!(b.abs_diff(192) <= 2, "{r},{g},{b}");
+    }
+
+    #[test]
+    fn argb_values_round_trip_and_defaults_are_green_and_red() {
+        for argb in [
+            0u32,
+            0xffff_ffff,
+            0x8012_3456,
+            DEFAULT_CONFIDENT_ARGB,
+            DEFAULT_UNSURE_ARGB,
+        ] {
+            assert_eq!(Rgb::from_argb(argb).to_argb(), argb);
+        }
+        // The colours drawn before they were configurable.
+        assert_eq!(Rgb::new(0.0, 0.85, 0.0).to_argb(), DEFAULT_CONFIDENT_ARGB);
+        assert_eq!(Rgb::new(0.9, 0.0, 0.0).to_argb(), DEFAULT_UNSURE_ARGB);
+        let style = DrawStyle::default();
+        assert_eq!(style.confident_color.to_argb(), DEFAULT_CONFIDENT_ARGB);
+        assert_eq!(style.unsure_color.to_argb(), DEFAULT_UNSURE_ARGB);
     }
 
     #[test]

@@ -5,6 +5,9 @@
 //! label into one [`Cue`]. [`render`] then writes the cues as WebVTT (with
 //! position settings placing each name just above its face) or SRT, so the
 //! names can be shown by any player without re-encoding the video.
+//! `--embed-subtitles` also muxes them into the video as a subtitle track:
+//! [`TrackWriter`] cuts the cues, while frames still come, into
+//! non-overlapping samples a muxer can interleave with the video.
 //!
 //! Nothing here panics, whatever the input: timestamps saturate instead of
 //! overflowing, non-finite coordinates are ignored and backwards
@@ -268,6 +271,166 @@ impl CueBuilder {
             self.done.push(cue.into_cue());
         }
     }
+}
+
+/// One piece of a subtitle track muxed into a video: `text` (the names on screen, one per line,
+/// or empty when nobody is named) from `start_ns` to `end_ns`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackSample {
+    /// Start time, in nanoseconds.
+    pub start_ns: u64,
+    /// End time (exclusive), in nanoseconds.
+    pub end_ns: u64,
+    /// Names on screen, one per line in the order they appeared; empty: nobody.
+    pub text: String,
+}
+
+/// Turns the cues of a [`CueBuilder`], while frames are still coming, into a subtitle track for a
+/// muxer: samples in order, back to back from 0, never overlapping (several people on screen
+/// share one sample, a line each).
+///
+/// A muxer interleaves by time, so the track cannot wait for a cue to end: after each frame,
+/// [`TrackWriter::advance`] returns what can no longer change. A cue still short enough to be
+/// dropped as flicker holds the track at its start; a cue certain to be kept holds it at its
+/// current end (a name back within the gap tolerance extends it). A stretch that stays the same
+/// for longer than `max_sample_ns` is cut into pieces of that length, so the track lags the
+/// frames by at most about `max_sample_ns` plus the flicker and gap thresholds. At every instant
+/// the track shows the labels of the cues [`CueBuilder::finish`] returns for that instant.
+#[derive(Debug)]
+pub struct TrackWriter {
+    max_sample_ns: u64,
+    written_ns: u64,
+    closed_seen: usize,
+    /// Closed cues that reach past `written_ns`: label, start, end.
+    pending: Vec<(String, u64, u64)>,
+}
+
+impl TrackWriter {
+    /// A writer whose track starts at 0; `max_sample_ns` (at least 1 ns) bounds how long the last,
+    /// still growing stretch may wait before a piece of it is written.
+    pub fn new(max_sample_ns: u64) -> Self {
+        TrackWriter {
+            max_sample_ns: max_sample_ns.max(1),
+            written_ns: 0,
+            closed_seen: 0,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Where the track written so far ends, in nanoseconds.
+    pub fn written_ns(&self) -> u64 {
+        self.written_ns
+    }
+
+    /// The samples that became final since the last call, after a frame was pushed into
+    /// `builder`. `eos`: no frame will come any more; the track is written up to the end of the
+    /// last frame.
+    pub fn advance(&mut self, builder: &CueBuilder, eos: bool) -> Vec<TrackSample> {
+        for cue in builder.done.iter().skip(self.closed_seen) {
+            if cue.end_ns > self.written_ns {
+                self.pending
+                    .push((cue.label.clone(), cue.start_ns, cue.end_ns));
+            }
+        }
+        self.closed_seen = builder.done.len();
+        let Some(pts) = builder.last_pts else {
+            return Vec::new();
+        };
+        let frame_end = pts.saturating_add(builder.last_duration.unwrap_or(0));
+        let mut settled = if eos { frame_end } else { pts };
+        let mut spans: Vec<(&str, u64, u64)> = self
+            .pending
+            .iter()
+            .map(|(label, start, end)| (label.as_str(), *start, *end))
+            .collect();
+        for cue in &builder.open {
+            let kept = cue.end_ns.saturating_sub(cue.start_ns) >= builder.min_duration_ns;
+            let closing = splits(pts.saturating_sub(cue.end_ns), builder.gap_tolerance_ns);
+            if !eos && !closing {
+                settled = settled.min(if kept { cue.end_ns } else { cue.start_ns });
+            }
+            if kept {
+                settled = if eos {
+                    settled.max(cue.end_ns)
+                } else {
+                    settled
+                };
+                spans.push((cue.label.as_str(), cue.start_ns, cue.end_ns));
+            }
+        }
+        if settled <= self.written_ns {
+            return Vec::new();
+        }
+        let mut samples = timeline(&spans, self.written_ns, settled);
+        // The last stretch may still grow: keep it back unless it is the end or long enough.
+        if !eos && let Some(last) = samples.last_mut() {
+            let length = last.end_ns - last.start_ns;
+            if length < self.max_sample_ns {
+                samples.pop();
+            } else {
+                last.end_ns = last.start_ns + length / self.max_sample_ns * self.max_sample_ns;
+            }
+        }
+        let mut pieces = Vec::with_capacity(samples.len());
+        for sample in samples {
+            let mut start = sample.start_ns;
+            while start < sample.end_ns {
+                let end = sample.end_ns.min(start.saturating_add(self.max_sample_ns));
+                pieces.push(TrackSample {
+                    start_ns: start,
+                    end_ns: end,
+                    text: sample.text.clone(),
+                });
+                start = end;
+            }
+        }
+        if let Some(last) = pieces.last() {
+            self.written_ns = last.end_ns;
+        }
+        let written = self.written_ns;
+        self.pending.retain(|(_, _, end)| *end > written);
+        pieces
+    }
+}
+
+/// The names on screen between `from` and `to`, as samples of constant text.
+fn timeline(spans: &[(&str, u64, u64)], from: u64, to: u64) -> Vec<TrackSample> {
+    let mut cuts: Vec<u64> = vec![from, to];
+    for &(_, start, end) in spans {
+        cuts.extend([start, end].into_iter().filter(|t| *t > from && *t < to));
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut samples: Vec<TrackSample> = Vec::new();
+    for window in cuts.windows(2) {
+        let (a, b) = (window[0], window[1]);
+        let mut on: Vec<(u64, &str)> = spans
+            .iter()
+            .filter(|(_, start, end)| *start <= a && *end >= b)
+            .map(|&(label, start, _)| (start, label))
+            .collect();
+        on.sort_unstable();
+        let mut names: Vec<&str> = Vec::with_capacity(on.len());
+        for (_, label) in on {
+            if !names.contains(&label) {
+                names.push(label);
+            }
+        }
+        let text = names
+            .iter()
+            .map(|l| single_line(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        match samples.last_mut() {
+            Some(last) if last.text == text => last.end_ns = b,
+            _ => samples.push(TrackSample {
+                start_ns: a,
+                end_ns: b,
+                text,
+            }),
+        }
+    }
+    samples
 }
 
 /// Whether a label absent for `gap` ns starts a new cue.
@@ -667,6 +830,147 @@ mod tests {
         b.push_frame(0, 10, &[face("A", f32::MAX, f32::MIN)]);
         let cues = b.finish();
         assert!((0.0..=100.0).contains(&cues[0].position_x_pct));
+    }
+
+    /// Feeds frames to a builder and a track writer like `faceid annotate` does, checking after
+    /// every frame that the track lags by less than the thresholds plus one piece; returns the
+    /// track and the cues.
+    fn write_track(
+        frames: &[(u64, Vec<FrameFace>)],
+        max_sample: u64,
+    ) -> (Vec<TrackSample>, Vec<Cue>) {
+        let mut b = builder();
+        let mut writer = TrackWriter::new(max_sample);
+        let mut track = Vec::new();
+        for (pts, faces) in frames {
+            b.push_frame(*pts, FRAME, faces);
+            track.extend(writer.advance(&b, false));
+            let lag = pts.saturating_sub(writer.written_ns());
+            assert!(lag < 300 * MS + 250 * MS + max_sample, "lag {lag} at {pts}");
+        }
+        track.extend(writer.advance(&b, true));
+        (track, b.finish())
+    }
+
+    /// The names the cues show at `t`, one per line, in order of appearance.
+    fn names_at(cues: &[Cue], t: u64) -> String {
+        let mut on: Vec<&Cue> = cues
+            .iter()
+            .filter(|c| c.start_ns <= t && t < c.end_ns)
+            .collect();
+        on.sort_by(|a, b| {
+            a.start_ns
+                .cmp(&b.start_ns)
+                .then_with(|| a.label.cmp(&b.label))
+        });
+        on.iter()
+            .map(|c| c.label.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Back to back from 0, each piece no longer than `max_sample`, and at every instant the
+    /// names of the cues.
+    fn check_track(track: &[TrackSample], cues: &[Cue], max_sample: u64) {
+        let mut at = 0;
+        for s in track {
+            assert_eq!(s.start_ns, at, "{track:?}");
+            assert!(
+                s.end_ns > s.start_ns && s.end_ns - s.start_ns <= max_sample,
+                "{s:?}"
+            );
+            for t in [s.start_ns, (s.start_ns + s.end_ns) / 2, s.end_ns - 1] {
+                assert_eq!(s.text, names_at(cues, t), "at {t}: {track:?}\n{cues:?}");
+            }
+            at = s.end_ns;
+        }
+        let cue_end = cues.iter().map(|c| c.end_ns).max().unwrap_or(0);
+        assert!(at >= cue_end, "track ends at {at}, cues at {cue_end}");
+    }
+
+    #[test]
+    fn track_follows_the_cues_in_pieces() {
+        // A on frames 10-99, a 2-frame blip of B at 20, B on 50-79 (overlapping A), a 3-frame
+        // gap in A at 60 (under the tolerance), nobody from 100 to 149.
+        let frames: Vec<(u64, Vec<FrameFace>)> = (0..150)
+            .map(|i| {
+                let mut faces = Vec::new();
+                if (10..100).contains(&i) && !(60..63).contains(&i) {
+                    faces.push(face("A", 10.0, 10.0));
+                }
+                if (20..22).contains(&i) || (50..80).contains(&i) {
+                    faces.push(face("B", 500.0, 10.0));
+                }
+                (i * FRAME, faces)
+            })
+            .collect();
+        let max_sample = 1000 * MS;
+        let (track, cues) = write_track(&frames, max_sample);
+        check_track(&track, &cues, max_sample);
+        assert_eq!(track.last().map(|s| s.end_ns), Some(150 * FRAME));
+        let texts: Vec<&str> = track.iter().map(|s| s.text.as_str()).collect();
+        assert!(texts.contains(&"A\nB"), "{texts:?}");
+        assert!(
+            !texts.iter().any(|t| t.starts_with('B')),
+            "the blip is dropped: {texts:?}"
+        );
+        // A's 3.6 s are cut into pieces of at most 1 s.
+        let a_pieces = track.iter().filter(|s| s.text == "A").count();
+        assert!(a_pieces >= 3, "{track:?}");
+    }
+
+    #[test]
+    fn track_of_pseudo_random_frames_matches_the_cues() {
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let labels = ["A", "B", "쯔위"];
+        let mut frames = Vec::new();
+        let mut on = [false; 3];
+        let mut pts = 0;
+        for _ in 0..3000 {
+            for flag in on.iter_mut() {
+                if next() % 23 == 0 {
+                    *flag = !*flag;
+                }
+            }
+            let faces = labels
+                .iter()
+                .zip(on)
+                .filter(|(_, on)| *on && next() % 9 != 0)
+                .map(|(l, _)| face(l, 1.0, 1.0))
+                .collect();
+            frames.push((pts, faces));
+            // Mostly steady frames, sometimes a skipped one.
+            pts += FRAME * (1 + u64::from(next() % 17 == 0));
+        }
+        for max_sample in [FRAME, 700 * MS, 2000 * MS] {
+            let (track, cues) = write_track(&frames, max_sample);
+            assert!(!cues.is_empty());
+            check_track(&track, &cues, max_sample);
+        }
+    }
+
+    #[test]
+    fn empty_track_until_the_end() {
+        let mut b = builder();
+        let mut w = TrackWriter::new(500 * MS);
+        assert!(w.advance(&b, false).is_empty());
+        assert!(w.advance(&b, true).is_empty());
+        feed(&mut b, 0, 5, &[]);
+        let all: Vec<TrackSample> = w.advance(&b, true);
+        assert_eq!(
+            all,
+            vec![TrackSample {
+                start_ns: 0,
+                end_ns: 5 * FRAME,
+                text: String::new()
+            }]
+        );
     }
 
     #[test]

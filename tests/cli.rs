@@ -54,6 +54,86 @@ fn count_streams(path: &Path, demuxer: &str) -> (u64, u64) {
     (video.load(Ordering::Relaxed), audio.load(Ordering::Relaxed))
 }
 
+/// How many video, audio and subtitle streams a file has, as a player sees them.
+fn stream_kinds(path: &Path) -> (usize, usize, usize) {
+    init();
+    let uri = gst::glib::filename_to_uri(path.canonicalize().unwrap(), None).unwrap();
+    let info = gst_pbutils::Discoverer::new(gst::ClockTime::from_seconds(10))
+        .unwrap()
+        .discover_uri(&uri)
+        .unwrap();
+    (
+        info.video_streams().len(),
+        info.audio_streams().len(),
+        info.subtitle_streams().len(),
+    )
+}
+
+/// The first subtitle stream of a file, split by `demuxer`: (start, end) in seconds and text of
+/// every sample with text.
+fn subtitle_samples(path: &Path, demuxer: &str) -> Vec<(f64, f64, String)> {
+    init();
+    let pipeline = gst::parse::launch(&format!(
+        "filesrc location=\"{}\" ! {demuxer} name=d d.subtitle_0 ! queue ! appsink name=s sync=false d.video_0 ! queue ! fakesink",
+        path.display()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = pipeline
+        .by_name("s")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    let store = samples.clone();
+    sink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |sink| {
+                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let buffer = sample.buffer().unwrap();
+                let text = String::from_utf8(buffer.map_readable().unwrap().to_vec()).unwrap();
+                let start = buffer.pts().unwrap().nseconds() as f64 / 1e9;
+                let end = start + buffer.duration().unwrap().nseconds() as f64 / 1e9;
+                if !text.is_empty() {
+                    store.lock().unwrap().push((start, end, text));
+                }
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+    let result = run(&pipeline);
+    assert!(result.error.is_none(), "{}", result.error_text());
+    std::mem::take(&mut *samples.lock().unwrap())
+}
+
+/// Consecutive samples with the same text as one: (start, end, text).
+fn merged(samples: &[(f64, f64, String)]) -> Vec<(f64, f64, String)> {
+    let mut out: Vec<(f64, f64, String)> = Vec::new();
+    for (start, end, text) in samples {
+        match out.last_mut() {
+            Some(last) if last.2 == *text && (last.1 - start).abs() < 0.001 => last.1 = *end,
+            _ => out.push((*start, *end, text.clone())),
+        }
+    }
+    out
+}
+
+/// (start, end, text) of every WebVTT cue.
+fn vtt_cues(vtt: &str) -> Vec<(f64, f64, String)> {
+    vtt.split("\n\n")
+        .skip(1)
+        .filter(|b| !b.trim().is_empty())
+        .map(|block| {
+            let mut lines = block.lines();
+            let mut timing = lines.next().unwrap().split_whitespace();
+            let start = vtt_seconds(timing.next().unwrap());
+            let end = vtt_seconds(timing.nth(1).unwrap());
+            (start, end, lines.collect::<Vec<_>>().join("\n"))
+        })
+        .collect()
+}
+
 /// Seconds of a WebVTT timestamp "HH:MM:SS.mmm".
 fn vtt_seconds(t: &str) -> f64 {
     let parts: Vec<&str> = t.split(':').collect();
@@ -127,6 +207,7 @@ fn train_then_annotate_the_sample_clip_keeping_its_audio() {
         .arg(&detections)
         .arg("--subtitles")
         .arg(dir.path().join("named.vtt"))
+        .arg("--embed-subtitles")
         .output()
         .unwrap();
     assert!(
@@ -140,7 +221,8 @@ fn train_then_annotate_the_sample_clip_keeping_its_audio() {
         stdout.lines().any(|l| l.starts_with("lin_manuel_miranda")),
         "{stdout}"
     );
-    check_subtitles(&std::fs::read_to_string(dir.path().join("named.vtt")).unwrap());
+    let vtt = std::fs::read_to_string(dir.path().join("named.vtt")).unwrap();
+    check_subtitles(&vtt);
     // Not a terminal: progress comes as plain lines.
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -156,6 +238,49 @@ fn train_then_annotate_the_sample_clip_keeping_its_audio() {
     assert_eq!(output_frames, input_frames, "every frame is kept");
     assert_eq!(output_audio, input_audio, "the audio is copied untouched");
     assert!(output_audio > 0);
+
+    // --embed-subtitles: the MP4 also has a subtitle track, timed like the WebVTT file (cut into
+    // pieces at most 5 s long), naming him.
+    assert_eq!(stream_kinds(&video), (1, 1, 1));
+    let track = subtitle_samples(&video, "qtdemux");
+    assert!(
+        track.iter().any(|(_, _, t)| t == "lin_manuel_miranda"),
+        "{track:?}"
+    );
+    let cues = vtt_cues(&vtt);
+    let embedded = merged(&track);
+    assert_eq!(embedded.len(), cues.len(), "{embedded:?}\n{vtt}");
+    for ((s1, e1, t1), (s2, e2, t2)) in embedded.iter().zip(&cues) {
+        assert_eq!(t1, t2);
+        assert!(
+            (s1 - s2).abs() < 0.002 && (e1 - e2).abs() < 0.002,
+            "{embedded:?}\n{vtt}"
+        );
+    }
+
+    // The same into Matroska (no subtitle file asked): video, the audio copied, the same track.
+    let mkv = dir.path().join("named.mkv");
+    let out = faceid()
+        .arg("annotate")
+        .arg(&clip)
+        .arg("-m")
+        .arg(&model)
+        .arg("-o")
+        .arg(&mkv)
+        .arg("--embed-subtitles")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stream_kinds(&mkv), (1, 1, 1));
+    assert_eq!(
+        count_streams(&mkv, "matroskademux"),
+        (input_frames, input_audio)
+    );
+    assert_eq!(merged(&subtitle_samples(&mkv, "matroskademux")), embedded);
 
     // The same as WebM: VP8 video, the AAC audio re-encoded to Opus (WebM cannot hold AAC).
     let webm = dir.path().join("named.webm");
@@ -176,6 +301,26 @@ fn train_then_annotate_the_sample_clip_keeping_its_audio() {
     let (webm_video, webm_audio) = count_streams(&webm, "matroskademux");
     assert_eq!(webm_video, input_frames);
     assert!(webm_audio > 0);
+    // WebM has no subtitle track: asking for one is an error that says what to use instead,
+    // before any work, and leaves no file.
+    let no_webm = dir.path().join("subtitled.webm");
+    let out = faceid()
+        .arg("annotate")
+        .arg(&clip)
+        .arg("-m")
+        .arg(&model)
+        .arg("-o")
+        .arg(&no_webm)
+        .arg("--embed-subtitles")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("WebM") && stderr.contains(".mkv"),
+        "{stderr}"
+    );
+    assert!(!no_webm.exists());
 
     // Lin-Manuel Miranda is on stage from about 3 s to 6.7 s (frames 90-200).
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(&detections)
@@ -241,7 +386,8 @@ fn annotate_refuses_to_overwrite_its_input_and_leaves_no_partial_output() {
         );
     }
 
-    // A missing model fails with its name, and no output file appears.
+    // A missing model fails with its name, and no output file appears. (The colour, in
+    // textoverlay's hexadecimal form, is accepted: the error is about the model.)
     let output = dir.path().join("out.mp4");
     let out = faceid()
         .args(["annotate"])
@@ -250,6 +396,7 @@ fn annotate_refuses_to_overwrite_its_input_and_leaves_no_partial_output() {
         .arg(dir.path().join("none.faceid"))
         .arg("-o")
         .arg(&output)
+        .args(["--set", "known-color=0xff00ffff"])
         .output()
         .unwrap();
     assert!(!out.status.success());

@@ -276,8 +276,26 @@ fn every_property_can_be_set_and_read_back() {
                 "{factory}.{}",
                 pspec.name()
             );
+            // Numbers also come back as set, at both ends of their range.
+            if let Some(p) = pspec.downcast_ref::<glib::ParamSpecUInt>() {
+                for v in [p.minimum(), p.maximum(), p.default_value()] {
+                    element.set_property(pspec.name(), v);
+                    assert_eq!(element.property::<u32>(pspec.name()), v, "{}", pspec.name());
+                }
+            } else if let Some(p) = pspec.downcast_ref::<glib::ParamSpecDouble>() {
+                for v in [p.minimum(), p.maximum(), p.default_value()] {
+                    element.set_property(pspec.name(), v);
+                    assert_eq!(element.property::<f64>(pspec.name()), v, "{}", pspec.name());
+                }
+            }
         }
     }
+    // The box colours are 0xAARRGGBB like textoverlay's, green and red by default.
+    let overlay = gst::ElementFactory::make("faceidoverlay").build().unwrap();
+    assert_eq!(overlay.property::<u32>("known-color"), 0xff00_d900);
+    assert_eq!(overlay.property::<u32>("unknown-color"), 0xffe6_0000);
+    overlay.set_property_from_str("known-color", "0xff00ffff");
+    assert_eq!(overlay.property::<u32>("known-color"), 0xff00_ffff);
 }
 
 /// `bbt2.jpg` (leonard and sheldon) pasted on a larger black canvas at `dx` pixels from the left.
@@ -501,4 +519,153 @@ fn tracking_off_is_the_per_frame_pipeline() {
             assert_eq!(got, expected, "{photo}");
         }
     }
+}
+
+/// A model whose label is Hangul, end to end through the element: faceidtrain stores it,
+/// faceidoverlay draws it (glyphs, not an empty box) in the configured colour, and reports it in
+/// the ROI meta and the bus message.
+#[test]
+fn a_hangul_name_is_drawn_and_reported() {
+    init();
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("hangul.faceid");
+    // Sheldon under his name in Korean.
+    for (label, person) in [("leonard", "leonard"), ("셸던", "sheldon")] {
+        let result = train(
+            &bbt_photos(person, 1..=5),
+            &[("label", &label), ("location", &model.to_str().unwrap())],
+        );
+        assert!(result.error.is_none(), "{}", result.error_text());
+    }
+    let sample = decode(&samples().join("bbt/_group/bbt2.jpg"));
+    let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
+    let input = sample.buffer().unwrap().copy();
+    let blue = 0xff00_00ffu32;
+    let overlay = |draw_labels: bool| -> (gst::Buffer, Vec<gst::Structure>) {
+        let element = gst::ElementFactory::make("faceidoverlay")
+            .property("model", &model)
+            .property("show-confidences", false)
+            .property("draw-labels", draw_labels)
+            .property("known-color", blue)
+            .build()
+            .unwrap();
+        let bus = gst::Bus::new();
+        element.set_bus(Some(&bus));
+        let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+        h.set_src_caps(sample.caps().unwrap().to_owned());
+        h.play();
+        let output = h.push_and_pull(input.copy()).expect("one buffer out");
+        let messages = bus
+            .iter()
+            .filter_map(|m| match m.view() {
+                gst::MessageView::Element(e) => e.structure().map(|s| s.to_owned()),
+                _ => None,
+            })
+            .filter(|s| s.name() == "faceid")
+            .collect();
+        (output, messages)
+    };
+    let (drawn, messages) = overlay(true);
+    let (plain, _) = overlay(false);
+
+    // Metas and message carry the Hangul name.
+    let faces = roi_faces(&drawn);
+    assert_eq!(names_by_x(&faces), ["leonard", "셸던"], "{faces:?}");
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let labels: Vec<String> = messages[0]
+        .get::<gst::List>("faces")
+        .unwrap()
+        .iter()
+        .map(|v| v.get::<gst::Structure>().unwrap())
+        .map(|f| f.get::<String>("label").unwrap())
+        .collect();
+    assert!(labels.iter().any(|l| l == "셸던"), "{labels:?}");
+
+    // draw-labels=false leaves the picture as it was.
+    let (a, p, d) = (
+        input.map_readable().unwrap(),
+        plain.map_readable().unwrap(),
+        drawn.map_readable().unwrap(),
+    );
+    assert!(
+        a.as_slice() == p.as_slice(),
+        "draw-labels=false changed pixels"
+    );
+    let stride = info.stride()[0] as usize;
+    let rgb = |m: &[u8], x: usize, y: usize| {
+        let i = y * stride + x * 4;
+        (m[i + 2], m[i + 1], m[i])
+    };
+    let &(x, y, w, h, _) = faces
+        .iter()
+        .find(|f| f.4.as_deref() == Some("셸던"))
+        .unwrap();
+    let (x, y, w, h) = (x as usize, y as usize, w as usize, h as usize);
+    // His box in known-color, exactly.
+    assert_eq!(rgb(&d, x, y + h / 2), (0, 0, 255), "left edge of the box");
+    // The title ("셸던 0.9x", white on known-color) just above the box (or inside its top when
+    // there is no room): many new white glyph pixels, on a blue label.
+    let (mut glyph, mut label) = (0, 0);
+    for row in y.saturating_sub(h / 2)..y + h / 3 {
+        for col in x.saturating_sub(4)..(x + w).min(info.width() as usize) {
+            let (r, g, b) = rgb(&d, col, row);
+            let before = rgb(&p, col, row);
+            if (r, g, b) == (0, 0, 255) {
+                label += 1;
+            } else if r > 200 && g > 200 && b > 200 && !(before.0 > 200 && before.1 > 200) {
+                glyph += 1;
+            }
+        }
+    }
+    assert!(label > 200, "title label: {label} blue pixels");
+    assert!(glyph > 60, "title text: {glyph} glyph pixels");
+
+    // And they are the glyphs of the name: the element's picture is, byte for byte, what the
+    // drawing code (whose unit tests check Hangul glyph by glyph) draws for these faces, in a
+    // font that has Hangul.
+    use gstfaceid::draw::{self, DrawStyle, FaceLabel, PixelLayout, Rgb};
+    let style = DrawStyle {
+        confident_color: Rgb::from_argb(blue),
+        ..DrawStyle::default()
+    };
+    assert!(
+        draw::font_covers(&style.font_family, "셸던").unwrap(),
+        "no Hangul in {}: install fonts-noto-cjk",
+        style.font_family
+    );
+    let labels: Vec<FaceLabel> = drawn
+        .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
+        .map(|m| {
+            let (x, y, w, h) = m.rect();
+            let param = m.param("faceid").unwrap();
+            let known = param.get::<bool>("known").unwrap();
+            let label = param.get::<String>("label").unwrap();
+            let confidence = param.get::<f64>("confidence").unwrap();
+            FaceLabel {
+                x: x as i32,
+                y: y as i32,
+                width: w as i32,
+                height: h as i32,
+                title: if known {
+                    format!("{label} {confidence:.2}")
+                } else {
+                    label
+                },
+                confident: param.get::<bool>("confident").unwrap(),
+                scores: Vec::new(),
+            }
+        })
+        .collect();
+    let mut expected = p.to_vec();
+    draw::draw_labels(
+        &mut expected,
+        info.width(),
+        info.height(),
+        stride as u32,
+        PixelLayout::Bgrx,
+        &labels,
+        &style,
+    )
+    .unwrap();
+    assert!(expected == d.as_slice(), "the element drew something else");
 }

@@ -13,7 +13,7 @@ use gst_video::subclass::prelude::*;
 
 use super::Detector;
 use crate::analyzer::{Analyzer, AnalyzerConfig, FaceResult};
-use crate::draw::{self, DrawStyle, FaceLabel};
+use crate::draw::{self, DrawStyle, FaceLabel, Rgb};
 use crate::face::{
     DetectionConfig, DetectorKind, FacePipeline, FrameRef, PixelLayout, Weights, WeightsConfig,
     resolve_models_dir,
@@ -61,6 +61,8 @@ struct Settings {
     full_detection_interval: u32,
     reencode_interval: u32,
     n_threads: u32,
+    known_color: u32,
+    unknown_color: u32,
 }
 
 impl Default for Settings {
@@ -82,6 +84,8 @@ impl Default for Settings {
             full_detection_interval: DEFAULT_FULL_DETECTION_INTERVAL,
             reencode_interval: DEFAULT_REENCODE_INTERVAL,
             n_threads: DEFAULT_N_THREADS,
+            known_color: draw::DEFAULT_CONFIDENT_ARGB,
+            unknown_color: draw::DEFAULT_UNSURE_ARGB,
         }
     }
 }
@@ -104,6 +108,14 @@ impl Settings {
             reencode_interval: self.reencode_interval.max(1),
             threads: self.threads(),
             ..AnalyzerConfig::default()
+        }
+    }
+
+    fn draw_style(&self) -> DrawStyle {
+        DrawStyle {
+            confident_color: Rgb::from_argb(self.known_color),
+            unsure_color: Rgb::from_argb(self.unknown_color),
+            ..DrawStyle::default()
         }
     }
 
@@ -317,7 +329,7 @@ impl ObjectImpl for FaceIdOverlay {
                     .build(),
                 glib::ParamSpecDouble::builder("threshold")
                     .nick("Confidence threshold")
-                    .blurb("A known face is drawn green when its top confidence is at least this, red below it")
+                    .blurb("A known face is drawn in known-color (green) when its top confidence is at least this, in unknown-color (red) below it")
                     .minimum(0.0)
                     .maximum(1.0)
                     .default_value(DEFAULT_THRESHOLD)
@@ -341,6 +353,18 @@ impl ObjectImpl for FaceIdOverlay {
                     .nick("Draw labels")
                     .blurb("Draw boxes and names on the video. Off: only attach GstVideoRegionOfInterestMeta (type \"face\", param \"faceid\") and post messages")
                     .default_value(DEFAULT_DRAW_LABELS)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("known-color")
+                    .nick("Known colour")
+                    .blurb("Colour of the box and name of a known face whose confidence reaches threshold, as 0xAARRGGBB like textoverlay's color (alpha ff: opaque). Default 0xff00d900, green")
+                    .default_value(draw::DEFAULT_CONFIDENT_ARGB)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("unknown-color")
+                    .nick("Unknown colour")
+                    .blurb("Colour of the box and name of an unknown face, and of a known one below threshold, as 0xAARRGGBB. Default 0xffe60000, red")
+                    .default_value(draw::DEFAULT_UNSURE_ARGB)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecBoolean::builder("post-messages")
@@ -447,6 +471,8 @@ impl ObjectImpl for FaceIdOverlay {
                 settings.full_detection_interval = value.get().expect("type checked upstream")
             }
             "n-threads" => settings.n_threads = value.get().expect("type checked upstream"),
+            "known-color" => settings.known_color = value.get().expect("type checked upstream"),
+            "unknown-color" => settings.unknown_color = value.get().expect("type checked upstream"),
             _ => unimplemented!(),
         }
         gst::debug!(CAT, imp = self, "Set {} to {:?}", pspec.name(), value);
@@ -476,6 +502,8 @@ impl ObjectImpl for FaceIdOverlay {
             "reencode-interval" => settings.reencode_interval.to_value(),
             "full-detection-interval" => settings.full_detection_interval.to_value(),
             "n-threads" => settings.n_threads.to_value(),
+            "known-color" => settings.known_color.to_value(),
+            "unknown-color" => settings.unknown_color.to_value(),
             _ => unimplemented!(),
         }
     }
@@ -540,7 +568,14 @@ impl BaseTransformImpl for FaceIdOverlay {
                 ("No model set: set the model property to a file made by faceidtrain or `faceid train`")
             ));
         };
-        let weights = Weights::load(&settings.weights_config())
+        let weights_config = settings.weights_config();
+        gst::info!(
+            CAT,
+            imp = self,
+            "dlib weights from {}",
+            weights_config.dir.display()
+        );
+        let weights = Weights::load(&weights_config)
             .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ("{e}")))?;
         let model = load_classifier(&model_path, &weights)
             .map_err(|msg| gst::error_msg!(gst::ResourceError::OpenRead, ("{msg}")))?;
@@ -645,7 +680,7 @@ impl BaseTransformImpl for FaceIdOverlay {
                     stride as u32,
                     layout,
                     &labels,
-                    &DrawStyle::default(),
+                    &settings.draw_style(),
                 ) {
                     gst::warning!(CAT, imp = self, "Could not draw labels: {e}");
                 }
@@ -655,6 +690,24 @@ impl BaseTransformImpl for FaceIdOverlay {
         let frame_number = state.frames;
         state.frames += 1;
         drop(state_guard);
+        if CAT.above_threshold(gst::DebugLevel::Log) {
+            for r in &results {
+                gst::log!(
+                    CAT,
+                    imp = self,
+                    "Frame {frame_number}: {} at {},{} {}x{}, best match {} confidence {:.3} distance {:.3}, track {:?}",
+                    r.label.as_deref().unwrap_or("unknown"),
+                    r.rect.x,
+                    r.rect.y,
+                    r.rect.width,
+                    r.rect.height,
+                    r.best_match,
+                    r.confidence,
+                    r.distance,
+                    r.track
+                );
+            }
+        }
 
         let threshold = settings.threshold as f32;
         Self::attach_metas(buffer, &results, &info, threshold);

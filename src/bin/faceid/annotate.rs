@@ -1,6 +1,7 @@
 //! `faceid annotate INPUT -m MODEL -o OUTPUT`: decode, `faceidoverlay`, encode, and mux with
 //! the original audio stream copied untouched (re-encoded only when the container cannot take
-//! it). Written to a temporary name and renamed at the end.
+//! it), and with `--embed-subtitles` a subtitle track naming who is on screen. Written to a
+//! temporary name and renamed at the end.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use gst::prelude::*;
 
-use gstfaceid::subtitles::{self, CueBuilder, FrameFace};
+use gstfaceid::subtitles::{self, CueBuilder, FrameFace, TrackSample, TrackWriter};
 
 use crate::progress::Progress;
 use crate::{WeightsArgs, bus_error};
@@ -36,6 +37,11 @@ pub struct AnnotateArgs {
     /// when the name ends in .srt. Plays in any player next to the video, no re-encoding.
     #[arg(long, value_name = "FILE.vtt")]
     subtitles: Option<PathBuf>,
+    /// Also put who is on screen into the output video as a subtitle track (MP4: tx3g, MKV:
+    /// UTF-8 text; WebM cannot carry one), timed like --subtitles, without positions. Players
+    /// show it when subtitles are switched on.
+    #[arg(long, conflicts_with = "no_video")]
+    embed_subtitles: bool,
     /// Only analyse (no encoding, no output video): for --detections, and to measure speed.
     #[arg(long)]
     no_video: bool,
@@ -49,7 +55,8 @@ pub struct AnnotateArgs {
     /// is usual; VP8 cq-level for .webm).
     #[arg(long, default_value_t = 20)]
     quality: u32,
-    /// Extra faceidoverlay properties, e.g. --set threshold=0.7 --set show-confidences=false.
+    /// Extra faceidoverlay properties, e.g. --set threshold=0.7 --set show-confidences=false
+    /// --set known-color=0xff00ffff (colours are 0xAARRGGBB).
     #[arg(long = "set", value_name = "PROPERTY=VALUE")]
     overlay_properties: Vec<String>,
     #[command(flatten)]
@@ -121,6 +128,82 @@ fn in_range(pspec: &gst::glib::ParamSpec, value: &gst::glib::Value) -> bool {
 
 fn is_webm(mux: &gst::Element) -> bool {
     mux.factory().is_some_and(|f| f.name() == "webmmux")
+}
+
+fn is_mp4(mux: &gst::Element) -> bool {
+    mux.factory().is_some_and(|f| f.name() == "mp4mux")
+}
+
+/// Longest piece of the embedded subtitle track: a name on screen for longer is written in
+/// pieces of this length, so that the muxer never waits more than about this for the track.
+const MAX_TRACK_SAMPLE_NS: u64 = 5_000_000_000;
+
+/// The subtitle track muxed into the output: an appsrc fed, from faceidoverlay's streaming
+/// thread, with the samples the cues settle into.
+struct EmbeddedTrack {
+    writer: TrackWriter,
+    src: gst_app::AppSrc,
+    /// MP4 (tx3g): "nobody" is an empty sample (mp4mux drops a gap before the first sample);
+    /// Matroska: a gap event.
+    empty_samples: bool,
+}
+
+impl EmbeddedTrack {
+    /// Adds an appsrc for the track to the pipeline, linked into the muxer's subtitle pad.
+    fn new(pipeline: &gst::Pipeline, mux: &gst::Element) -> Result<Self, String> {
+        if is_webm(mux) {
+            return Err("WebM cannot carry a subtitle track: use .mkv or .mp4 with \
+                 --embed-subtitles, or write the names next to the video with --subtitles FILE.vtt"
+                .into());
+        }
+        let src = gst_app::AppSrc::builder()
+            .caps(
+                &gst::Caps::builder("text/x-raw")
+                    .field("format", "utf8")
+                    .build(),
+            )
+            .format(gst::Format::Time)
+            // Bounded by design: at most one sample per MAX_TRACK_SAMPLE_NS of video.
+            .max_bytes(0)
+            .build();
+        pipeline.add(&src).map_err(|e| e.to_string())?;
+        src.link_pads(None, mux, Some("subtitle_%u"))
+            .map_err(|e| format!("cannot put the subtitle track into the output: {e}"))?;
+        Ok(EmbeddedTrack {
+            writer: TrackWriter::new(MAX_TRACK_SAMPLE_NS),
+            src,
+            empty_samples: is_mp4(mux),
+        })
+    }
+
+    /// Pushes what the cues settled into since the last frame (all of it at `eos`, then EOS).
+    /// The cues are in running time, which the muxer interleaves by.
+    fn advance(&mut self, builder: &CueBuilder, eos: bool) {
+        for TrackSample {
+            start_ns,
+            end_ns,
+            text,
+        } in self.writer.advance(builder, eos)
+        {
+            let start = gst::ClockTime::from_nseconds(start_ns);
+            let duration = gst::ClockTime::from_nseconds(end_ns.saturating_sub(start_ns));
+            if text.is_empty() && !self.empty_samples {
+                self.src
+                    .send_event(gst::event::Gap::builder(start).duration(duration).build());
+                continue;
+            }
+            let mut buffer = gst::Buffer::from_mut_slice(text.into_bytes());
+            if let Some(b) = buffer.get_mut() {
+                b.set_pts(start);
+                b.set_duration(duration);
+            }
+            // Fails only when the pipeline is stopping.
+            let _ = self.src.push_buffer(buffer);
+        }
+        if eos {
+            let _ = self.src.end_of_stream();
+        }
+    }
 }
 
 /// The video encoder for the container: H.264 (x264) for MP4 and Matroska, VP8 for WebM.
@@ -241,6 +324,10 @@ pub fn run(args: &AnnotateArgs) -> Result<(), String> {
         }
         None => None,
     };
+    let track = match (&mux, args.embed_subtitles) {
+        (Some(mux), true) => Some(EmbeddedTrack::new(&pipeline, mux)?),
+        _ => None,
+    };
 
     // The video branch, built now so that errors (missing model, weights) come early.
     let video_queue = make("queue")?;
@@ -281,6 +368,14 @@ pub fn run(args: &AnnotateArgs) -> Result<(), String> {
             chain.push(make("videoconvert")?);
             chain.push(encoder);
             let encode_queue = make("queue")?;
+            if track.is_some() {
+                // The muxer waits for the subtitle track, which lags the frames by up to a few
+                // seconds (MAX_TRACK_SAMPLE_NS and the cue thresholds): let the (small) encoded
+                // frames wait meanwhile instead of stalling the overlay that feeds the track.
+                encode_queue.set_property("max-size-buffers", 0u32);
+                encode_queue.set_property("max-size-time", 0u64);
+                encode_queue.set_property("max-size-bytes", 64u32 * 1024 * 1024);
+            }
             chain.push(encode_queue.clone());
             pipeline.add_many(&chain).map_err(|e| e.to_string())?;
             gst::Element::link_many(&chain).map_err(|e| e.to_string())?;
@@ -363,21 +458,42 @@ pub fn run(args: &AnnotateArgs) -> Result<(), String> {
         let frames = frames.clone();
         let writer = writer.clone();
         let cues = cues.clone();
+        let track = Mutex::new(track);
         overlay
             .static_pad("src")
             .ok_or("faceidoverlay has no src pad")?
-            .add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
-                if let Some(buffer) = info.buffer() {
-                    let frame = frames.fetch_add(1, Ordering::Relaxed);
-                    if let Some(w) = &writer {
-                        let line = detections_line(frame, buffer);
-                        let mut w = w.lock().unwrap_or_else(|e| e.into_inner());
-                        let _ = writeln!(w, "{line}");
+            .add_probe(
+                gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
+                move |pad, info| {
+                    let eos = match info.event() {
+                        Some(event) => event.type_() == gst::EventType::Eos,
+                        None => false,
+                    };
+                    if let Some(buffer) = info.buffer() {
+                        let frame = frames.fetch_add(1, Ordering::Relaxed);
+                        if let Some(w) = &writer {
+                            let line = detections_line(frame, buffer);
+                            let mut w = w.lock().unwrap_or_else(|e| e.into_inner());
+                            let _ = writeln!(w, "{line}");
+                        }
+                        add_cue_frame(&cues, pad, buffer);
+                    } else if !eos {
+                        return gst::PadProbeReturn::Ok;
                     }
-                    add_cue_frame(&cues, pad, buffer);
-                }
-                gst::PadProbeReturn::Ok
-            });
+                    let mut track = track.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(track) = track.as_mut() {
+                        let cues = cues.lock().unwrap_or_else(|e| e.into_inner());
+                        match cues.as_ref() {
+                            Some(builder) => track.advance(builder, eos),
+                            None if eos => {
+                                let _ = track.src.end_of_stream();
+                            }
+                            None => {}
+                        }
+                    }
+                    gst::PadProbeReturn::Ok
+                },
+            );
     }
 
     let total_frames = count_frames_hint(&args.input);
@@ -516,9 +632,19 @@ fn add_cue_frame(cues: &Mutex<Option<CueBuilder>>, pad: &gst::Pad, buffer: &gst:
             })
         })
         .collect();
-    let pts = buffer.pts().map(|t| t.nseconds()).unwrap_or(0);
+    // Running time: where the frame is in the output (an MP4 edit list can start the video
+    // later than its first timestamp), and what the muxer interleaves the embedded track by.
+    let pts = buffer.pts().unwrap_or(gst::ClockTime::ZERO);
+    let running = pad
+        .sticky_event::<gst::event::Segment>(0)
+        .and_then(|e| {
+            e.segment()
+                .downcast_ref::<gst::ClockTime>()
+                .and_then(|s| s.to_running_time(pts))
+        })
+        .unwrap_or(pts);
     let duration = buffer.duration().map(|t| t.nseconds()).unwrap_or(0);
-    builder.push_frame(pts, duration, &faces);
+    builder.push_frame(running.nseconds(), duration, &faces);
 }
 
 /// Links a parsed audio stream into the muxer, copying it when the muxer accepts its caps.
