@@ -611,14 +611,29 @@ impl BaseTransformImpl for FaceIdOverlay {
         }
         self.apply_settings(state, &settings);
         let pts = buffer.pts();
+        let size = buffer.size();
         let results = {
             let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(&mut *buffer, &info)
                 .map_err(|_| {
-                    gst::element_imp_error!(
-                        self,
-                        gst::CoreError::Failed,
-                        ("Could not map the video frame writable")
-                    );
+                    if size < info.size() {
+                        gst::element_imp_error!(
+                            self,
+                            gst::StreamError::Format,
+                            (
+                                "A buffer of {size} bytes is too small for a {}x{} {} frame ({} bytes): the element before faceidoverlay sent a broken buffer",
+                                info.width(),
+                                info.height(),
+                                info.format().to_str(),
+                                info.size()
+                            )
+                        );
+                    } else {
+                        gst::element_imp_error!(
+                            self,
+                            gst::CoreError::Failed,
+                            ("Could not map the video frame writable")
+                        );
+                    }
                     gst::FlowError::Error
                 })?;
             let (width, height) = (frame.width() as usize, frame.height() as usize);
