@@ -385,3 +385,36 @@ fn a_read_only_location_is_an_error_and_keeps_the_old_model() {
     assert!(text.contains("Could not write the model"), "{text}");
     assert!(text.contains("/proc/faceid-test.faceid"), "{text}");
 }
+
+#[test]
+fn a_new_segment_starts_new_tracks() {
+    // A segment seek that loops a file without a flush (scripts/soak.sh does that) sends a
+    // new segment: the faces of the next loop get new tracks, named again from scratch.
+    let sample = decode(&samples().join("bbt/_group/bbt2.jpg"));
+    let mut h = overlay_harness(&[]);
+    h.set_src_caps(sample.caps().unwrap().to_owned());
+    let ids = |h: &mut gst_check::Harness, pts: u64| {
+        let mut buffer = sample.buffer().unwrap().copy();
+        buffer
+            .get_mut()
+            .unwrap()
+            .set_pts(gst::ClockTime::from_mseconds(pts));
+        let out = h.push_and_pull(buffer).unwrap();
+        assert_eq!(known_names(&out), ["leonard", "sheldon"]);
+        let mut ids: Vec<i32> = out
+            .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
+            .map(|m| m.id())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let first = ids(&mut h, 0);
+    assert_eq!(ids(&mut h, 33), first, "the same tracks within a segment");
+    let segment = gst::FormattedSegment::<gst::ClockTime>::new();
+    assert!(h.push_event(gst::event::Segment::new(&segment)));
+    let after = ids(&mut h, 0);
+    assert!(
+        after.iter().all(|id| !first.contains(id)),
+        "new tracks after the new segment: {first:?} then {after:?}"
+    );
+}

@@ -578,10 +578,13 @@ impl BaseTransformImpl for FaceIdOverlay {
     fn sink_event(&self, event: gst::Event) -> bool {
         if matches!(
             event.view(),
-            gst::EventView::FlushStop(_) | gst::EventView::StreamStart(_)
+            gst::EventView::FlushStop(_)
+                | gst::EventView::StreamStart(_)
+                | gst::EventView::Segment(_)
         ) && let Some(state) = lock(&self.state).as_mut()
         {
-            // A seek or a new stream: tracks do not continue across it.
+            // A seek (flushing, or a segment seek that loops without a flush) or a new stream:
+            // tracks do not continue across it.
             state.analyzer.reset();
         }
         self.parent_sink_event(event)
