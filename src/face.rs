@@ -164,6 +164,9 @@ fn limit_blas_threads() {
     });
 }
 
+/// How many times weight files were read from disk in this process (see [`Weights::times_loaded`]).
+static LOADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 static WEIGHTS_CACHE: LazyLock<Mutex<HashMap<WeightsConfig, Weak<Weights>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
@@ -212,8 +215,16 @@ impl Weights {
         }
         cache.retain(|_, w| w.strong_count() > 0);
         let weights = Arc::new(Self::load_uncached(config)?);
+        LOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         cache.insert(config.clone(), Arc::downgrade(&weights));
         Ok(weights)
+    }
+
+    /// How many times this process has read weight files from disk. While one element holds
+    /// the weights, every other element with the same files shares them, so this stays at 1 however
+    /// many pipelines run at once (benchmarks and tests check it).
+    pub fn times_loaded() -> usize {
+        LOADS.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn load_uncached(config: &WeightsConfig) -> Result<Weights, WeightsError> {

@@ -569,3 +569,41 @@ fn leave_one_out_on_the_johns_names_every_photo_right() {
         assert_eq!(counts.iter().filter(|c| **c > 0).count(), 1, "{row}");
     }
 }
+
+#[test]
+fn train_on_a_folder_of_non_images_fails_and_keeps_the_old_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    for person in ["amy", "raj"] {
+        std::fs::create_dir_all(photos.join(person)).unwrap();
+    }
+    std::fs::write(photos.join("amy/notes.txt"), "not a photo").unwrap();
+    // Text under an image name, and a JPEG cut off after its header.
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"),
+        photos.join("amy/readme.png"),
+    )
+    .unwrap();
+    let jpeg = std::fs::read(samples().join("bbt/_group/bbt2.jpg")).unwrap();
+    std::fs::write(photos.join("raj/cut.jpg"), &jpeg[..600]).unwrap();
+    let model = dir.path().join("m.faceid");
+    std::fs::write(&model, b"the previous model").unwrap();
+    let out = faceid()
+        .arg("train")
+        .arg(&photos)
+        .arg("-o")
+        .arg(&model)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stdout}");
+    for file in ["notes.txt", "readme.png", "cut.jpg"] {
+        assert!(
+            stdout.contains(&format!("{file}: not an image")),
+            "{file}: {stdout}"
+        );
+    }
+    assert!(stderr.contains("no person could be trained"), "{stderr}");
+    assert_eq!(std::fs::read(&model).unwrap(), b"the previous model");
+}

@@ -229,6 +229,21 @@ fn corrupt_and_truncated_models_are_refused() {
 }
 
 #[test]
+fn a_model_from_a_newer_version_says_to_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(bbt_model()).unwrap();
+    assert!(
+        text.contains("\"version\":1"),
+        "the model file names its version"
+    );
+    let path = dir.path().join("newer.faceid");
+    std::fs::write(&path, text.replacen("\"version\":1", "\"version\":2", 1)).unwrap();
+    let msg = overlay_error(&format!("model=\"{}\"", path.display()), "");
+    assert!(msg.contains("newer gst-faceid"), "{msg}");
+    assert!(msg.contains("upgrade gst-faceid"), "{msg}");
+}
+
+#[test]
 fn a_model_from_other_encoder_weights_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut model = gstfaceid::model::Model::load(bbt_model()).unwrap();
@@ -668,4 +683,139 @@ fn a_hangul_name_is_drawn_and_reported() {
     )
     .unwrap();
     assert!(expected == d.as_slice(), "the element drew something else");
+}
+
+/// Track ids per name over the buffers that came out.
+fn tracks_by_name(
+    outputs: &[gst::Buffer],
+) -> std::collections::HashMap<String, std::collections::HashSet<i32>> {
+    let mut tracks: std::collections::HashMap<String, std::collections::HashSet<i32>> =
+        Default::default();
+    for out in outputs {
+        for meta in out.iter_meta::<gst_video::VideoRegionOfInterestMeta>() {
+            let label: String = meta.param("faceid").unwrap().get("label").unwrap();
+            tracks.entry(label).or_default().insert(meta.id());
+        }
+    }
+    tracks
+}
+
+fn moving_face_harness() -> (gst_check::Harness, gst::Sample, gst_video::VideoInfo) {
+    init();
+    let photo = decode(&samples().join("bbt/_group/bbt2.jpg"));
+    let info = gst_video::VideoInfo::from_caps(photo.caps().unwrap()).unwrap();
+    let canvas = gst_video::VideoInfo::builder(
+        gst_video::VideoFormat::Bgrx,
+        info.width() + 300,
+        info.height(),
+    )
+    .fps(gst::Fraction::new(30, 1))
+    .build()
+    .unwrap();
+    let element = gst::ElementFactory::make("faceidoverlay")
+        .property("model", bbt_model())
+        .build()
+        .unwrap();
+    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+    h.set_src_caps(canvas.to_caps().unwrap());
+    h.play();
+    (h, photo, canvas)
+}
+
+/// Frame `i` of a face moving 5 px a frame at 30 frames/s.
+fn moving_frame(photo: &gst::Sample, canvas: &gst_video::VideoInfo, i: usize) -> gst::Buffer {
+    let mut buffer = shifted_frame(photo, canvas, i * 5);
+    buffer
+        .get_mut()
+        .unwrap()
+        .set_pts(gst::ClockTime::from_nseconds(i as u64 * 1_000_000_000 / 30));
+    buffer
+}
+
+fn assert_one_track_each(
+    tracks: &std::collections::HashMap<String, std::collections::HashSet<i32>>,
+) {
+    assert_eq!(
+        tracks.len(),
+        2,
+        "only leonard and sheldon, never another name: {tracks:?}"
+    );
+    for name in ["leonard", "sheldon"] {
+        assert_eq!(
+            tracks[name].len(),
+            1,
+            "{name} keeps one track id: {tracks:?}"
+        );
+    }
+}
+
+#[test]
+fn frames_dropped_upstream_do_not_break_tracking() {
+    // Upstream QoS (a decoder skipping frames) leaves gaps in the timestamps: every third
+    // frame is missing, and four in a row once; the face jumps farther between the frames seen.
+    let (mut h, photo, canvas) = moving_face_harness();
+    let mut outputs = Vec::new();
+    for i in (0..54usize).filter(|i| i % 3 != 1 && !(20..23).contains(i)) {
+        let buffer = moving_frame(&photo, &canvas, i);
+        outputs.push(
+            h.push_and_pull(buffer)
+                .expect("one buffer out per buffer in"),
+        );
+    }
+    assert_one_track_each(&tracks_by_name(&outputs));
+}
+
+/// Sends the QoS event of a sink that got frame `seen` `late_ms` late: BaseTransform then
+/// takes every buffer up to `seen`'s time plus `late_ms` as too late.
+fn qos_late(h: &mut gst_check::Harness, seen: usize, late_ms: i64) {
+    let timestamp = gst::ClockTime::from_nseconds(seen as u64 * 1_000_000_000 / 30);
+    assert!(h.push_upstream_event(gst::event::Qos::new(
+        gst::QOSType::Overflow,
+        0.5,
+        late_ms * 1_000_000,
+        timestamp
+    )));
+}
+
+#[test]
+fn late_buffers_are_dropped_before_analysis_and_tracking_goes_on() {
+    // A sink that is behind sends a QoS event upstream. faceidoverlay (a BaseTransform with
+    // qos=true) then drops the buffers that are already too late instead of spending an
+    // analysis on them, and follows the faces on the next buffers that are in time.
+    let (mut h, photo, canvas) = moving_face_harness();
+    let push_late = |h: &mut gst_check::Harness, frames: std::ops::Range<usize>| {
+        for i in frames {
+            assert_eq!(
+                h.push(moving_frame(&photo, &canvas, i)),
+                Ok(gst::FlowSuccess::Ok)
+            );
+            assert!(h.try_pull().is_none(), "frame {i} is late and dropped");
+        }
+    };
+    let push_in_time = |h: &mut gst_check::Harness, frames: std::ops::Range<usize>| {
+        frames
+            .map(|i| {
+                h.push_and_pull(moving_frame(&photo, &canvas, i))
+                    .unwrap_or_else(|_| panic!("frame {i} is in time and comes out"))
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut outputs = push_in_time(&mut h, 0..10);
+    // Frame 9 was 150 ms late: frames 10 to 13 are dropped.
+    qos_late(&mut h, 9, 150);
+    push_late(&mut h, 10..14);
+    outputs.extend(push_in_time(&mut h, 14..40));
+    assert_eq!(outputs.len(), 36);
+    assert_one_track_each(&tracks_by_name(&outputs));
+
+    // A long stall: frame 39 was 350 ms late, frames 40 to 49 are dropped and the picture
+    // jumps 55 px. That much change can be taken for a hard cut (new track ids), but the
+    // first frame in time already names both again, and only them.
+    qos_late(&mut h, 39, 350);
+    push_late(&mut h, 40..50);
+    for (i, out) in (50..60).zip(push_in_time(&mut h, 50..60)) {
+        let mut names: Vec<String> = roi_faces(&out).into_iter().filter_map(|f| f.4).collect();
+        names.sort();
+        assert_eq!(names, ["leonard", "sheldon"], "frame {i}");
+    }
 }

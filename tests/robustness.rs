@@ -209,3 +209,212 @@ fn one_frame_in_one_frame_out_like_obs() {
     }
     pipeline.set_state(gst::State::Null).unwrap();
 }
+
+/// Known names in a buffer's metas, left to right.
+fn known_names(buffer: &gst::BufferRef) -> Vec<String> {
+    let mut faces: Vec<_> = roi_faces(buffer)
+        .into_iter()
+        .filter_map(|f| f.4.map(|n| (f.0, n)))
+        .collect();
+    faces.sort();
+    faces.into_iter().map(|f| f.1).collect()
+}
+
+#[test]
+fn rows_padded_by_a_video_meta_stride_are_read_and_drawn_right() {
+    // An odd width (675) and rows padded to a stride given only by the buffer's VideoMeta, as
+    // hardware decoders do: the faces are still found and named, the padding is not touched.
+    let sample = decode(&samples().join("bbt/_group/bbt2.jpg"));
+    let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
+    let (w, h_) = (info.width() as usize, info.height() as usize);
+    assert_eq!(w % 2, 1, "an odd width");
+    let stride = w * 4 + 52;
+    let mut buffer = gst::Buffer::with_size(stride * h_).unwrap();
+    {
+        let b = buffer.get_mut().unwrap();
+        let src = sample.buffer().unwrap().map_readable().unwrap();
+        let mut map = b.map_writable().unwrap();
+        map.fill(0xAB);
+        let src_stride = info.stride()[0] as usize;
+        for y in 0..h_ {
+            map[y * stride..y * stride + w * 4]
+                .copy_from_slice(&src[y * src_stride..y * src_stride + w * 4]);
+        }
+    }
+    gst_video::VideoMeta::add_full(
+        buffer.get_mut().unwrap(),
+        gst_video::VideoFrameFlags::empty(),
+        gst_video::VideoFormat::Bgrx,
+        w as u32,
+        h_ as u32,
+        &[0],
+        &[stride as i32],
+    )
+    .unwrap();
+    let mut h = overlay_harness(&[]);
+    h.set_src_caps(sample.caps().unwrap().to_owned());
+    let out = h.push_and_pull(buffer).unwrap();
+    assert_eq!(known_names(&out), ["leonard", "sheldon"]);
+    let map = out.map_readable().unwrap();
+    for y in 0..h_ {
+        assert!(
+            map[y * stride + w * 4..(y + 1) * stride]
+                .iter()
+                .all(|&b| b == 0xAB),
+            "padding of row {y} untouched"
+        );
+    }
+}
+
+#[test]
+fn fifty_faces_in_one_frame() {
+    // bald_guys.jpg (about 24 strangers) tiled twice side by side: ~50 faces in one frame.
+    let sample = decode(&samples().join("johns/_other/bald_guys.jpg"));
+    let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
+    let tiled = gst_video::VideoInfo::builder(
+        gst_video::VideoFormat::Bgrx,
+        info.width() * 2,
+        info.height(),
+    )
+    .fps(gst::Fraction::new(30, 1))
+    .build()
+    .unwrap();
+    let mut buffer = gst::Buffer::with_size(tiled.size()).unwrap();
+    {
+        let src = sample.buffer().unwrap().map_readable().unwrap();
+        let b = buffer.get_mut().unwrap();
+        let mut map = b.map_writable().unwrap();
+        let (row, src_stride, dst_stride) = (
+            info.width() as usize * 4,
+            info.stride()[0] as usize,
+            tiled.stride()[0] as usize,
+        );
+        for y in 0..info.height() as usize {
+            let line = &src[y * src_stride..y * src_stride + row];
+            map[y * dst_stride..y * dst_stride + row].copy_from_slice(line);
+            map[y * dst_stride + row..y * dst_stride + 2 * row].copy_from_slice(line);
+        }
+    }
+    let mut h = overlay_harness(&[]);
+    h.set_src_caps(tiled.to_caps().unwrap());
+    let out = h.push_and_pull(buffer).unwrap();
+    let faces = roi_faces(&out);
+    assert!(faces.len() >= 40, "found {}", faces.len());
+    assert!(
+        faces.iter().all(|f| f.4.is_none()),
+        "strangers named: {faces:?}"
+    );
+}
+
+#[test]
+fn a_buffer_smaller_than_its_caps_is_an_error_naming_the_sizes() {
+    let mut h = overlay_harness(&[]);
+    let info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Bgrx, 320, 240)
+        .fps(gst::Fraction::new(30, 1))
+        .build()
+        .unwrap();
+    h.set_src_caps(info.to_caps().unwrap());
+    let bus = gst::Bus::new();
+    h.element().unwrap().set_bus(Some(&bus));
+    for size in [0, 1000] {
+        assert!(h.push(gst::Buffer::with_size(size).unwrap()).is_err());
+        let msg = bus
+            .pop_filtered(&[gst::MessageType::Error])
+            .expect("an error message");
+        let gst::MessageView::Error(e) = msg.view() else {
+            unreachable!()
+        };
+        let text = e.error().to_string();
+        assert!(text.contains(&format!("{size} bytes")), "{text}");
+        assert!(text.contains("320x240"), "{text}");
+    }
+}
+
+#[test]
+fn eos_without_buffers_is_a_plain_eos() {
+    // faceidtrain: see train.rs (an error, and the old model kept).
+    init();
+    let pipeline = gst::parse::launch(&format!(
+        "videotestsrc num-buffers=0 ! video/x-raw,format=BGRx ! faceidoverlay model=\"{}\" ! fakesink",
+        bbt_model().display()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let result = run(&pipeline);
+    assert!(result.error.is_none(), "{}", result.error_text());
+    assert!(result.message("faceid").is_none(), "no frame, no message");
+}
+
+#[test]
+fn a_read_only_location_is_an_error_and_keeps_the_old_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().join("m.faceid");
+    let loc = location.to_str().unwrap();
+    let result = train(
+        &bbt_photos("amy", 1..=2),
+        &[("label", &"amy"), ("location", &loc)],
+    );
+    assert!(result.error.is_none(), "{}", result.error_text());
+    let before = std::fs::read(&location).unwrap();
+    // A read-only folder: the temporary file cannot be created next to the model. Root ignores
+    // the permission bits, so the test checks that the folder really refuses a file first.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    let writable = std::fs::write(dir.path().join("probe"), b"").is_ok();
+    if !writable {
+        let result = train(
+            &bbt_photos("raj", 1..=2),
+            &[("label", &"raj"), ("location", &loc)],
+        );
+        let text = result.error_text();
+        assert!(text.contains("Could not write the model"), "{text}");
+        assert_eq!(
+            std::fs::read(&location).unwrap(),
+            before,
+            "old model intact"
+        );
+    }
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A read-only file system refuses even root: /proc.
+    let result = train(
+        &bbt_photos("raj", 1..=1),
+        &[("label", &"raj"), ("location", &"/proc/faceid-test.faceid")],
+    );
+    let text = result.error_text();
+    assert!(text.contains("Could not write the model"), "{text}");
+    assert!(text.contains("/proc/faceid-test.faceid"), "{text}");
+}
+
+#[test]
+fn a_new_segment_starts_new_tracks() {
+    // A segment seek that loops a file without a flush (scripts/soak.sh does that) sends a
+    // new segment: the faces of the next loop get new tracks, named again from scratch.
+    let sample = decode(&samples().join("bbt/_group/bbt2.jpg"));
+    let mut h = overlay_harness(&[]);
+    h.set_src_caps(sample.caps().unwrap().to_owned());
+    let ids = |h: &mut gst_check::Harness, pts: u64| {
+        let mut buffer = sample.buffer().unwrap().copy();
+        buffer
+            .get_mut()
+            .unwrap()
+            .set_pts(gst::ClockTime::from_mseconds(pts));
+        let out = h.push_and_pull(buffer).unwrap();
+        assert_eq!(known_names(&out), ["leonard", "sheldon"]);
+        let mut ids: Vec<i32> = out
+            .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
+            .map(|m| m.id())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let first = ids(&mut h, 0);
+    assert_eq!(ids(&mut h, 33), first, "the same tracks within a segment");
+    let segment = gst::FormattedSegment::<gst::ClockTime>::new();
+    assert!(h.push_event(gst::event::Segment::new(&segment)));
+    let after = ids(&mut h, 0);
+    assert!(
+        after.iter().all(|id| !first.contains(id)),
+        "new tracks after the new segment: {first:?} then {after:?}"
+    );
+}

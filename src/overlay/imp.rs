@@ -613,10 +613,13 @@ impl BaseTransformImpl for FaceIdOverlay {
     fn sink_event(&self, event: gst::Event) -> bool {
         if matches!(
             event.view(),
-            gst::EventView::FlushStop(_) | gst::EventView::StreamStart(_)
+            gst::EventView::FlushStop(_)
+                | gst::EventView::StreamStart(_)
+                | gst::EventView::Segment(_)
         ) && let Some(state) = lock(&self.state).as_mut()
         {
-            // A seek or a new stream: tracks do not continue across it.
+            // A seek (flushing, or a segment seek that loops without a flush) or a new stream:
+            // tracks do not continue across it.
             state.analyzer.reset();
         }
         self.parent_sink_event(event)
@@ -646,14 +649,29 @@ impl BaseTransformImpl for FaceIdOverlay {
         }
         self.apply_settings(state, &settings);
         let pts = buffer.pts();
+        let size = buffer.size();
         let results = {
             let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(&mut *buffer, &info)
                 .map_err(|_| {
-                    gst::element_imp_error!(
-                        self,
-                        gst::CoreError::Failed,
-                        ("Could not map the video frame writable")
-                    );
+                    if size < info.size() {
+                        gst::element_imp_error!(
+                            self,
+                            gst::StreamError::Format,
+                            (
+                                "A buffer of {size} bytes is too small for a {}x{} {} frame ({} bytes): the element before faceidoverlay sent a broken buffer",
+                                info.width(),
+                                info.height(),
+                                info.format().to_str(),
+                                info.size()
+                            )
+                        );
+                    } else {
+                        gst::element_imp_error!(
+                            self,
+                            gst::CoreError::Failed,
+                            ("Could not map the video frame writable")
+                        );
+                    }
                     gst::FlowError::Error
                 })?;
             let (width, height) = (frame.width() as usize, frame.height() as usize);

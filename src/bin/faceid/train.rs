@@ -117,15 +117,22 @@ pub fn decode_image(path: &Path) -> Result<gst::Sample, String> {
         pipeline
             .set_state(gst::State::Playing)
             .map_err(|_| "not an image GStreamer can decode".to_string())?;
-        match sink.try_pull_sample(gst::ClockTime::from_seconds(30)) {
-            Some(sample) => Ok(sample),
-            None => {
-                let bus = pipeline.bus().ok_or("no bus")?;
-                let why = bus_error(&bus, gst::ClockTime::ZERO)
-                    .unwrap_or_else(|| "no picture in it".into());
-                Err(format!("not an image GStreamer can decode ({why})"))
+        let bus = pipeline.bus().ok_or("no bus")?;
+        // A file GStreamer can not decode fails at once (an error, or a failed state change):
+        // do not wait the full time for a picture that will never come.
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_mseconds(20)) {
+                return Ok(sample);
+            }
+            if let Some(why) = bus_error(&bus, gst::ClockTime::ZERO) {
+                return Err(format!("not an image GStreamer can decode ({why})"));
+            }
+            if sink.is_eos() || pipeline.state(gst::ClockTime::ZERO).0.is_err() {
+                break;
             }
         }
+        Err("not an image GStreamer can decode (no picture in it)".to_string())
     })();
     let _ = pipeline.set_state(gst::State::Null);
     result
