@@ -1,8 +1,15 @@
 //! Ground-truth and detection JSON lines (faceid eval): parsing and scoring never panic.
 #![no_main]
+#![allow(dead_code)]
 
+#[path = "../../src/cleaning.rs"]
+mod cleaning;
+#[path = "../../src/encoding.rs"]
+mod encoding;
 #[path = "../../src/evaluation.rs"]
 mod evaluation;
+#[path = "../../src/model.rs"]
+mod model;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data)
