@@ -800,10 +800,16 @@ fn late_buffers_are_dropped_before_analysis_and_tracking_goes_on() {
             })
             .collect::<Vec<_>>()
     };
+    let bus = gst::Bus::new();
+    h.element().unwrap().set_bus(Some(&bus));
     let mut outputs = push_in_time(&mut h, 0..10);
     // Frame 9 was 150 ms late: frames 10 to 13 are dropped.
     qos_late(&mut h, 9, 150);
     push_late(&mut h, 10..14);
+    assert!(
+        bus.pop_filtered(&[gst::MessageType::Qos]).is_some(),
+        "the drop is reported as a QoS message"
+    );
     outputs.extend(push_in_time(&mut h, 14..40));
     assert_eq!(outputs.len(), 36);
     assert_one_track_each(&tracks_by_name(&outputs));
