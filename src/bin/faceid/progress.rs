@@ -3,6 +3,9 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
+/// Seconds of work before a rate (and a time left) is shown.
+const MIN_ELAPSED_FOR_RATE: f64 = 0.5;
+
 /// Reports progress of a job of `total` steps (0 = unknown).
 pub struct Progress {
     what: String,
@@ -30,22 +33,19 @@ impl Progress {
         }
         self.last = Some(now);
         let elapsed = (now - self.started).as_secs_f64();
-        let rate = if elapsed > 0.0 {
-            done as f64 / elapsed
-        } else {
-            0.0
-        };
+        // A rate over the first fraction of a second (one photo in 10 µs) means nothing.
+        let rate = (elapsed >= MIN_ELAPSED_FOR_RATE && done > 0).then(|| done as f64 / elapsed);
+        let rate_text = rate.map_or_else(|| "?/s".to_string(), |r| format!("{r:.1}/s"));
         let (percent, eta) = if total > 0 {
-            let left = total.saturating_sub(done) as f64 / rate.max(1e-9);
-            (
-                format!("{:5.1}%", 100.0 * done as f64 / total as f64),
-                format!("{:.0}s left", if rate > 0.0 { left } else { 0.0 }),
-            )
+            let eta = rate.map_or_else(String::new, |r| {
+                format!("{:.0}s left", total.saturating_sub(done) as f64 / r)
+            });
+            (format!("{:5.1}%", 100.0 * done as f64 / total as f64), eta)
         } else {
             ("   ?%".to_string(), String::new())
         };
         let line = format!(
-            "{}: {percent} {done}/{total} {rate:.1}/s {eta} {detail}",
+            "{}: {percent} {done}/{total} {rate_text} {eta} {detail}",
             self.what
         );
         let mut err = std::io::stderr().lock();
