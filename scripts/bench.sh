@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Speed and quality benchmark, every figure measured in this run against a named baseline:
-#   per-frame  tracking=false: detect, encode and name every frame on its own (the hobby
-#              script's approach, the baseline)
+#   per-frame  tracking=false detection-width=0: detect (full frame, one upsample), encode and
+#              name every frame on its own (the hobby script's approach, the baseline)
 #   default    faceidoverlay's default properties (tracking, local re-detection, votes)
 # on samples/clips/bbt_mv_720p.mp4 (ground truth: score.py), the same clip upscaled to 1080p,
 # and the short hamilton clip. Pipeline: filesrc ! parsebin ! decodebin ! videoconvert !
@@ -30,13 +30,13 @@ run() { # name clip model gt extra...
 mv=samples/clips/bbt_mv_720p.mp4
 gt=samples/clips/bbt_mv_720p.gt.jsonl
 echo "== bbt_mv_720p.mp4 (1280x720, 600 frames), $(nproc) cores"
-run "720p per-frame (baseline)" $mv "$work/bbt.faceid" $gt --set tracking=false
+run "720p per-frame (baseline)" $mv "$work/bbt.faceid" $gt --set tracking=false --set detection-width=0
 run "720p default" $mv "$work/bbt.faceid" $gt
 [ "${1:-}" = "--quick" ] && exit 0
 echo "== the same clip upscaled to 1920x1080 (boxes scaled, so no score)"
-run "1080p per-frame (baseline)" $mv "$work/bbt.faceid" "" --resize 1920x1080 --set tracking=false
+run "1080p per-frame (baseline)" $mv "$work/bbt.faceid" "" --resize 1920x1080 --set tracking=false --set detection-width=0
 run "1080p default" $mv "$work/bbt.faceid" "" --resize 1920x1080
 echo "== short_hamilton_clip.mp4 (640x360, 275 frames)"
 ham=samples/fr_examples/_video/short_hamilton_clip.mp4
-run "hamilton per-frame (baseline)" $ham "$work/fr.faceid" "" --set tracking=false
+run "hamilton per-frame (baseline)" $ham "$work/fr.faceid" "" --set tracking=false --set detection-width=0
 run "hamilton default" $ham "$work/fr.faceid" ""

@@ -519,6 +519,8 @@ fn tracking_off_is_the_per_frame_pipeline() {
             .property("model", bbt_model())
             .property("tracking", false)
             .property("detection-interval", 1u32)
+            // The library's DetectionConfig::default() detects on the frame's own width.
+            .property("detection-width", 0u32)
             .property("n-threads", 1u32)
             .build()
             .unwrap();

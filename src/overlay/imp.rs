@@ -34,7 +34,10 @@ const DEFAULT_SHOW_CONFIDENCES: bool = true;
 const DEFAULT_DRAW_LABELS: bool = true;
 const DEFAULT_POST_MESSAGES: bool = true;
 const DEFAULT_UPSAMPLE: u32 = 1;
-const DEFAULT_DETECTION_WIDTH: u32 = 0;
+/// Frames wider than this are detected on a copy scaled to it: with one upsample, the search
+/// then finds faces down to about 7% of the frame height at any resolution (50 px at 720p),
+/// for 30-45% less HOG work than the full 720p width, same names on the benchmark clip.
+const DEFAULT_DETECTION_WIDTH: u32 = 1024;
 const DEFAULT_TRACKING: bool = true;
 const DEFAULT_DETECTION_INTERVAL: u32 = 3;
 const DEFAULT_FULL_DETECTION_INTERVAL: u32 = 15;
@@ -387,7 +390,7 @@ impl ObjectImpl for FaceIdOverlay {
                     .build(),
                 glib::ParamSpecUInt::builder("detection-width")
                     .nick("Detection width")
-                    .blurb("Detect faces on a copy of the frame scaled to this width (faster; boxes are mapped back, encodings use the full frame). 0: the frame's own width")
+                    .blurb("Detect faces on a copy of the frame scaled down to this width when the frame is wider (faster; boxes are mapped back, encodings use the full frame). With upsample=1, the default finds faces from about 7% of the frame height (50 px at 720p); smaller faces need a larger width or 0: the frame's own width")
                     .maximum(16384)
                     .default_value(DEFAULT_DETECTION_WIDTH)
                     .mutable_playing()
