@@ -428,53 +428,14 @@ fn faces_the_detector_loses_to_motion_blur_keep_their_names() {
 
 #[test]
 fn a_moving_face_keeps_one_track_and_one_name() {
-    init();
-    let photo = decode(&samples().join("bbt/_group/bbt2.jpg"));
-    let info = gst_video::VideoInfo::from_caps(photo.caps().unwrap()).unwrap();
-    let canvas = gst_video::VideoInfo::builder(
-        gst_video::VideoFormat::Bgrx,
-        info.width() + 200,
-        info.height(),
-    )
-    .fps(gst::Fraction::new(30, 1))
-    .build()
-    .unwrap();
-    let element = gst::ElementFactory::make("faceidoverlay")
-        .property("model", bbt_model())
-        .build()
-        .unwrap();
-    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
-    h.set_src_caps(canvas.to_caps().unwrap());
-    h.play();
-    let mut tracks: std::collections::HashMap<String, std::collections::HashSet<i32>> =
-        Default::default();
-    for i in 0..40usize {
-        let mut buffer = shifted_frame(&photo, &canvas, i * 5);
-        buffer
-            .get_mut()
-            .unwrap()
-            .set_pts(gst::ClockTime::from_mseconds(i as u64 * 33));
-        let out = h
-            .push_and_pull(buffer)
-            .expect("one buffer out per buffer in");
-        for meta in out.iter_meta::<gst_video::VideoRegionOfInterestMeta>() {
-            let param = meta.param("faceid").unwrap();
-            let label: String = param.get("label").unwrap();
-            tracks.entry(label).or_default().insert(meta.id());
-        }
-    }
-    assert_eq!(
-        tracks.len(),
-        2,
-        "only leonard and sheldon, never another name: {tracks:?}"
-    );
-    for name in ["leonard", "sheldon"] {
-        assert_eq!(
-            tracks[name].len(),
-            1,
-            "{name} keeps one track id: {tracks:?}"
-        );
-    }
+    let (mut h, photo, canvas) = moving_face_harness();
+    let outputs: Vec<gst::Buffer> = (0..40usize)
+        .map(|i| {
+            h.push_and_pull(moving_frame(&photo, &canvas, i))
+                .expect("one buffer out per buffer in")
+        })
+        .collect();
+    assert_one_track_each(&tracks_by_name(&outputs));
 }
 
 #[test]
@@ -687,16 +648,21 @@ fn a_hangul_name_is_drawn_and_reported() {
     assert!(expected == d.as_slice(), "the element drew something else");
 }
 
-/// Track ids per name over the buffers that came out.
+/// Track ids (the `track` field of the `faceid` ROI parameters) per name over the buffers
+/// that came out.
 fn tracks_by_name(
     outputs: &[gst::Buffer],
-) -> std::collections::HashMap<String, std::collections::HashSet<i32>> {
-    let mut tracks: std::collections::HashMap<String, std::collections::HashSet<i32>> =
+) -> std::collections::HashMap<String, std::collections::HashSet<i64>> {
+    let mut tracks: std::collections::HashMap<String, std::collections::HashSet<i64>> =
         Default::default();
     for out in outputs {
         for meta in out.iter_meta::<gst_video::VideoRegionOfInterestMeta>() {
-            let label: String = meta.param("faceid").unwrap().get("label").unwrap();
-            tracks.entry(label).or_default().insert(meta.id());
+            let param = meta.param("faceid").unwrap();
+            let label: String = param.get("label").unwrap();
+            tracks
+                .entry(label)
+                .or_default()
+                .insert(param.get::<i64>("track").unwrap());
         }
     }
     tracks
@@ -735,7 +701,7 @@ fn moving_frame(photo: &gst::Sample, canvas: &gst_video::VideoInfo, i: usize) ->
 }
 
 fn assert_one_track_each(
-    tracks: &std::collections::HashMap<String, std::collections::HashSet<i32>>,
+    tracks: &std::collections::HashMap<String, std::collections::HashSet<i64>>,
 ) {
     assert_eq!(
         tracks.len(),
