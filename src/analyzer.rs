@@ -287,20 +287,16 @@ impl Analyzer {
         found
     }
 
-    /// Tracks the detector missed in this round (not in `matched`) are looked for by their
-    /// appearance around their predicted box; found, they stay on the face.
-    fn follow_missed_by_appearance(&mut self, frame: &FrameRef<'_>, matched: &[Option<TrackId>]) {
+    /// Tracks the detector missed in this round (a miss counted by the last update) are looked
+    /// for by their appearance around their predicted box; found, they stay on the face.
+    fn follow_missed_by_appearance(&mut self, frame: &FrameRef<'_>) {
         let max_rounds =
             (MAX_FRAMES_FOLLOWED_BY_APPEARANCE / self.config.detection_interval.max(1)).max(1);
         let found: Vec<(TrackId, Rect)> = self
             .tracker
             .tracks()
             .iter()
-            .filter(|t| {
-                t.missed_detections() > 0
-                    && t.rounds_followed_by_appearance() < max_rounds
-                    && !matched.contains(&Some(t.id))
-            })
+            .filter(|t| t.missed_detections() > 0 && t.rounds_followed_by_appearance() < max_rounds)
             .filter_map(|t| {
                 let template = self.track_info.get(&t.id)?.template.as_ref()?;
                 let m = template.find(frame, &t.rect)?;
@@ -368,7 +364,7 @@ impl Analyzer {
                 .map(|b| Rect::new(b.x as f32, b.y as f32, b.width as f32, b.height as f32))
                 .collect();
             let ids = self.tracker.update(&rects);
-            self.follow_missed_by_appearance(frame, &ids);
+            self.follow_missed_by_appearance(frame);
             for (id, rect) in ids.iter().zip(&rects) {
                 if let Some(id) = id {
                     self.track_info.entry(*id).or_default().template =

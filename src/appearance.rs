@@ -12,7 +12,7 @@
 //! drift onto the background; the analyzer also bounds how many rounds in a row a track may be
 //! kept by appearance alone.
 
-use crate::face::{FrameRef, PixelLayout};
+use crate::face::FrameRef;
 use crate::tracker::Rect;
 
 /// Side of the template, in cells: the face box is averaged down to this many cells a side.
@@ -112,14 +112,8 @@ impl CellGrid {
         if cols < TEMPLATE_CELLS || rows < TEMPLATE_CELLS {
             return None;
         }
-        let bpp = match frame.layout {
-            PixelLayout::Bgrx | PixelLayout::Rgbx => 4,
-            PixelLayout::Rgb => 3,
-        };
-        let (ri, bi) = match frame.layout {
-            PixelLayout::Bgrx => (2, 0),
-            PixelLayout::Rgbx | PixelLayout::Rgb => (0, 2),
-        };
+        let bpp = frame.layout.bytes_per_pixel();
+        let (ri, gi, bi) = frame.layout.rgb_offsets();
         // Each cell averages up to 3x3 samples spread over it: enough against aliasing, cheap
         // for large faces.
         const SAMPLES: usize = 3;
@@ -137,7 +131,7 @@ impl CellGrid {
                         let at = y * frame.stride + x * bpp;
                         if let Some(px) = frame.data.get(at..at + 3) {
                             sum += 0.299 * px[ri] as f32
-                                + 0.587 * px[1] as f32
+                                + 0.587 * px[gi] as f32
                                 + 0.114 * px[bi] as f32;
                             n += 1;
                         }
@@ -191,6 +185,7 @@ fn normalize(v: &mut [f32]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::face::PixelLayout;
 
     /// A BGRx frame with a textured square (a stand-in for a face: a patch with structure)
     /// at (x, y) on a gently varying background.

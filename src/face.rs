@@ -343,10 +343,18 @@ pub enum PixelLayout {
 }
 
 impl PixelLayout {
-    fn bytes_per_pixel(self) -> usize {
+    pub(crate) fn bytes_per_pixel(self) -> usize {
         match self {
             PixelLayout::Bgrx | PixelLayout::Rgbx => 4,
             PixelLayout::Rgb => 3,
+        }
+    }
+
+    /// Byte offsets of red, green and blue within a pixel.
+    pub(crate) fn rgb_offsets(self) -> (usize, usize, usize) {
+        match self {
+            PixelLayout::Bgrx => (2, 1, 0),
+            PixelLayout::Rgbx | PixelLayout::Rgb => (0, 1, 2),
         }
     }
 }
@@ -434,10 +442,7 @@ impl<'a> FrameRef<'a> {
     /// (equal sizes copy 1:1).
     fn to_rgb(self, out_w: usize, out_h: usize) -> Vec<u8> {
         let bpp = self.layout.bytes_per_pixel();
-        let (ri, gi, bi) = match self.layout {
-            PixelLayout::Bgrx => (2, 1, 0),
-            PixelLayout::Rgbx | PixelLayout::Rgb => (0, 1, 2),
-        };
+        let (ri, gi, bi) = self.layout.rgb_offsets();
         let mut out = Vec::with_capacity(out_w * out_h * 3);
         if out_w == self.width && out_h == self.height {
             for y in 0..self.height {
