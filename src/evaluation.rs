@@ -248,10 +248,16 @@ pub fn leave_one_out(model: &Model) -> Result<PhotoEvaluation, ModelError> {
         let mut set = TrainingSet::new(None);
         for (i, other) in model.samples.iter().enumerate() {
             if let (true, Some(label)) = (i != held_out, model.labels.get(other.label)) {
-                set.add(label, other.encoding, other.source.clone());
+                set.add(
+                    label,
+                    other.encoding,
+                    other.motion_blurred,
+                    other.source.clone(),
+                );
             }
         }
         let fold = set.train(model.encoder.clone(), &options)?;
+        // The held-out photo itself, sharp: its blurred copy left with it.
         let prediction = Classifier::new(&fold).classify(&sample.encoding);
         let given = prediction.label().and_then(|l| fold.labels.get(l));
         evaluation.add(truth, given.map(String::as_str));

@@ -5,6 +5,7 @@
 
 pub mod analyzer;
 pub mod appearance;
+pub mod augment;
 pub mod cleaning;
 pub mod draw;
 pub mod encoding;

@@ -29,8 +29,9 @@ use crate::encoding::{ENCODING_DIM, EncoderId, Encoding};
 
 /// The `format` field of every model file.
 pub const FORMAT_NAME: &str = "gst-faceid-model";
-/// The model file version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The model file version this build writes. Version 2 added each photo's motion-blurred
+/// encoding; version 1 files (without it) are still read.
+pub const FORMAT_VERSION: u32 = 2;
 /// The unknown distance of a model trained on too few photos to calibrate one. dlib quotes
 /// 0.6 for its LFW benchmark; strangers (the `johns` photos) come as close as 0.58 to a `bbt`
 /// model while the `bbt` people in group shots stay below 0.54.
@@ -49,6 +50,17 @@ pub struct Sample {
     pub encoding: Encoding,
     /// Where it came from (file name or frame number), for reports.
     pub source: String,
+    /// The encoding of the same photo blurred sideways ([`crate::augment`]), when training made
+    /// one: a second point for the nearest-neighbour search and the softmax, so faces smeared by
+    /// camera pans are matched. Cleaning and calibration only look at `encoding`.
+    pub motion_blurred: Option<Encoding>,
+}
+
+impl Sample {
+    /// The photo's encodings: the photo itself, then its motion-blurred copy if any.
+    pub fn encodings(&self) -> impl Iterator<Item = &Encoding> {
+        std::iter::once(&self.encoding).chain(self.motion_blurred.as_ref())
+    }
 }
 
 /// Softmax (multinomial logistic) classifier: `scores = softmax(x · weights + bias)`.
@@ -195,7 +207,7 @@ impl fmt::Display for ModelError {
             ModelError::NewerVersion(v) => write!(
                 f,
                 "the model file has format version {v}, made by a newer gst-faceid; this one reads \
-                 version {FORMAT_VERSION}: upgrade gst-faceid or train the model again"
+                 versions up to {FORMAT_VERSION}: upgrade gst-faceid or train the model again"
             ),
             ModelError::EncoderMismatch { model, loaded } => write!(
                 f,
@@ -271,8 +283,14 @@ impl TrainingSet {
         }
     }
 
-    /// Adds one photo's encoding for `label`.
-    pub fn add(&mut self, label: &str, encoding: Encoding, source: String) {
+    /// Adds one photo's encoding (and that of its motion-blurred copy, when made) for `label`.
+    pub fn add(
+        &mut self,
+        label: &str,
+        encoding: Encoding,
+        motion_blurred: Option<Encoding>,
+        source: String,
+    ) {
         let index = match self.labels.iter().position(|l| l == label) {
             Some(i) => i,
             None => {
@@ -289,6 +307,7 @@ impl TrainingSet {
             label: index,
             encoding,
             source,
+            motion_blurred,
         });
     }
 
@@ -333,9 +352,13 @@ impl Classifier {
     pub fn new(model: &Model) -> Classifier {
         let per_label = (0..model.labels.len())
             .map(|label| {
-                let rows: Vec<&Sample> =
-                    model.samples.iter().filter(|s| s.label == label).collect();
-                Array2::from_shape_fn((rows.len(), ENCODING_DIM), |(i, j)| rows[i].encoding[j])
+                let rows: Vec<&Encoding> = model
+                    .samples
+                    .iter()
+                    .filter(|s| s.label == label)
+                    .flat_map(Sample::encodings)
+                    .collect();
+                Array2::from_shape_fn((rows.len(), ENCODING_DIM), |(i, j)| rows[i][j])
             })
             .collect();
         Classifier {
@@ -417,6 +440,9 @@ struct FileSample {
     /// Set for photos the cleaning left out: why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     left_out: Option<String>,
+    /// Version 2: the encoding of the photo blurred sideways, when training made one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    motion_blurred: Option<Vec<f32>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -429,7 +455,7 @@ struct FileClassifier {
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FileV1 {
+struct ModelFile {
     format: String,
     version: u32,
     encoder: EncoderId,
@@ -532,10 +558,13 @@ impl Model {
         let softmax = if kept_labels.len() == 1 {
             Softmax::uniform(1)
         } else {
-            let x = Array2::from_shape_fn((samples.len(), ENCODING_DIM), |(i, j)| {
-                samples[i].encoding[j] as f64
-            });
-            let y = Array1::from_iter(samples.iter().map(|s| s.label));
+            // Every encoding is a training row: a photo and its motion-blurred copy.
+            let rows: Vec<(&Encoding, usize)> = samples
+                .iter()
+                .flat_map(|s| s.encodings().map(move |e| (e, s.label)))
+                .collect();
+            let x = Array2::from_shape_fn((rows.len(), ENCODING_DIM), |(i, j)| rows[i].0[j] as f64);
+            let y = Array1::from_iter(rows.iter().map(|r| r.1));
             let dataset = Dataset::new(x, y);
             let fitted = MultiLogisticRegression::default()
                 .alpha(options.alpha as f64)
@@ -601,12 +630,12 @@ impl Model {
             if s.label >= n {
                 return Err(corrupt(format!("sample label {} out of range", s.label)));
             }
-            if s.encoding.iter().any(|v| !v.is_finite()) {
+            if s.encodings().flatten().any(|v| !v.is_finite()) {
                 return Err(corrupt("non-finite number in an encoding"));
             }
         }
         for l in &self.left_out {
-            if l.sample.label >= n || l.sample.encoding.iter().any(|v| !v.is_finite()) {
+            if l.sample.label >= n || l.sample.encodings().flatten().any(|v| !v.is_finite()) {
                 return Err(corrupt("bad left-out sample"));
             }
         }
@@ -664,13 +693,13 @@ impl Model {
         if header.version > FORMAT_VERSION {
             return Err(ModelError::NewerVersion(header.version));
         }
-        if header.version != FORMAT_VERSION {
+        if header.version == 0 {
             return Err(corrupt(format!(
                 "unknown format version {}",
                 header.version
             )));
         }
-        let file: FileV1 = serde_json::from_slice(bytes).map_err(|e| corrupt(format!("{e}")))?;
+        let file: ModelFile = serde_json::from_slice(bytes).map_err(|e| corrupt(format!("{e}")))?;
         let n = file.labels.len();
         if file.counts.len() != n {
             return Err(corrupt("counts do not match labels"));
@@ -684,10 +713,23 @@ impl Model {
                     s.encoding.len()
                 ))
             })?;
+            let motion_blurred = match s.motion_blurred {
+                None => None,
+                Some(_) if file.version < 2 => {
+                    return Err(corrupt("a version 1 file with motion-blurred encodings"));
+                }
+                Some(e) => Some(e.as_slice().try_into().map_err(|_| {
+                    corrupt(format!(
+                        "a motion-blurred encoding has {} numbers, not {ENCODING_DIM}",
+                        e.len()
+                    ))
+                })?),
+            };
             let sample = Sample {
                 label: s.label,
                 encoding,
                 source: s.source,
+                motion_blurred,
             };
             match s.left_out {
                 Some(reason) => left_out.push(LeftOut { sample, reason }),
@@ -727,7 +769,7 @@ impl Model {
 
     /// Serialises the model.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let file = FileV1 {
+        let file = ModelFile {
             format: FORMAT_NAME.to_string(),
             version: FORMAT_VERSION,
             encoder: self.encoder.clone(),
@@ -759,6 +801,7 @@ impl Model {
                     source: s.source.clone(),
                     encoding: s.encoding.to_vec(),
                     left_out,
+                    motion_blurred: s.motion_blurred.map(|e| e.to_vec()),
                 })
                 .collect(),
         };
@@ -874,6 +917,7 @@ mod tests {
                     label,
                     encoding: enc(k as f32 + label as f32 * 10.0, axis),
                     source: format!("{label}-{k}"),
+                    motion_blurred: None,
                 });
             }
         }
@@ -916,11 +960,65 @@ mod tests {
     }
 
     #[test]
+    fn motion_blurred_encodings_round_trip_and_are_searched() {
+        let mut samples = toy_model().samples;
+        // Each photo's blurred copy sits off to the side, along an axis no photo uses.
+        for s in &mut samples {
+            let mut blurred = s.encoding;
+            blurred[7] += 0.3;
+            s.motion_blurred = Some(blurred);
+        }
+        let labels = vec!["amy".into(), "raj".into(), "쯔위".into()];
+        let model = Model::train(labels, samples, encoder(), &TrainOptions::default()).unwrap();
+        let back = Model::from_bytes(&model.to_bytes()).unwrap();
+        assert_eq!(back, model);
+        assert!(back.samples.iter().all(|s| s.motion_blurred.is_some()));
+        // A face like raj's blurred copy is raj, close by; without the copies it is far.
+        let mut query = model
+            .samples
+            .iter()
+            .find(|s| s.label == 1)
+            .unwrap()
+            .encoding;
+        query[7] += 0.3;
+        let p = Classifier::new(&model).classify(&query);
+        assert_eq!(p.label(), Some(1));
+        assert!(p.distance < 1e-4, "{p:?}");
+        let mut sharp_only = model.clone();
+        for s in &mut sharp_only.samples {
+            s.motion_blurred = None;
+        }
+        let far = Classifier::new(&sharp_only).classify(&query);
+        assert!(far.distance > 0.29, "{far:?}");
+    }
+
+    #[test]
+    fn version_1_files_still_load_but_cannot_carry_blurred_copies() {
+        let model = toy_model();
+        let text = String::from_utf8(model.to_bytes()).unwrap();
+        let v1 = text.replace("\"version\":2", "\"version\":1");
+        assert_ne!(v1, text);
+        assert_eq!(Model::from_bytes(v1.as_bytes()).unwrap(), model);
+        let mut with_copy = model.clone();
+        with_copy.samples[0].motion_blurred = Some(with_copy.samples[0].encoding);
+        let text = String::from_utf8(with_copy.to_bytes()).unwrap();
+        let v1 = text.replace("\"version\":2", "\"version\":1");
+        let err = Model::from_bytes(v1.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("version 1"), "{err}");
+        let v3 = text.replace("\"version\":2", "\"version\":3");
+        assert!(matches!(
+            Model::from_bytes(v3.as_bytes()),
+            Err(ModelError::NewerVersion(3))
+        ));
+    }
+
+    #[test]
     fn single_person_model_works() {
         let samples = vec![Sample {
             label: 0,
             encoding: enc(1.0, 3),
             source: "a".into(),
+            motion_blurred: None,
         }];
         let model = Model::train(
             vec!["solo".into()],
@@ -952,7 +1050,7 @@ mod tests {
         let newer =
             String::from_utf8(good.clone())
                 .unwrap()
-                .replacen("\"version\":1", "\"version\":7", 1);
+                .replacen("\"version\":2", "\"version\":7", 1);
         let err = Model::from_bytes(newer.as_bytes()).unwrap_err();
         assert!(matches!(err, ModelError::NewerVersion(7)));
         assert!(err.to_string().contains("newer gst-faceid"));

@@ -232,12 +232,11 @@ fn corrupt_and_truncated_models_are_refused() {
 fn a_model_from_a_newer_version_says_to_upgrade() {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(bbt_model()).unwrap();
-    assert!(
-        text.contains("\"version\":1"),
-        "the model file names its version"
-    );
+    let current = format!("\"version\":{}", gstfaceid::model::FORMAT_VERSION);
+    assert!(text.contains(&current), "the model file names its version");
+    let newer = format!("\"version\":{}", gstfaceid::model::FORMAT_VERSION + 1);
     let path = dir.path().join("newer.faceid");
-    std::fs::write(&path, text.replacen("\"version\":1", "\"version\":2", 1)).unwrap();
+    std::fs::write(&path, text.replacen(&current, &newer, 1)).unwrap();
     let msg = overlay_error(&format!("model=\"{}\"", path.display()), "");
     assert!(msg.contains("newer gst-faceid"), "{msg}");
     assert!(msg.contains("upgrade gst-faceid"), "{msg}");

@@ -232,3 +232,143 @@ fn wrong_people_and_duplicates_are_left_out_and_reported() {
         );
     }
 }
+
+/// Trains a model of the 8 bbt people on the clip's training photos (3 each).
+fn clip_model(path: &std::path::Path, motion_blur_copies: bool) -> Model {
+    for person in BBT {
+        let mut photos: Vec<_> =
+            std::fs::read_dir(samples().join("clips/bbt_mv_720p-train").join(person))
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .collect();
+        photos.sort();
+        let result = train(
+            &photos,
+            &[
+                ("label", &person),
+                ("location", &path.to_str().unwrap()),
+                ("append", &true),
+                ("motion-blur-copies", &motion_blur_copies),
+            ],
+        );
+        assert!(result.error.is_none(), "{}", result.error_text());
+    }
+    Model::load(path).unwrap()
+}
+
+#[test]
+fn a_face_smeared_by_a_fast_pan_is_named_thanks_to_motion_blur_copies() {
+    use gstfaceid::augment::{motion_blur_length, motion_blurred_copy};
+    use gstfaceid::face::{
+        DetectionConfig, FaceBox, FacePipeline, FrameRef, PixelLayout, Weights, WeightsConfig,
+        resolve_models_dir,
+    };
+    use gstfaceid::model::Classifier;
+
+    init();
+    let dir = tempfile::tempdir().unwrap();
+    let sharp_only = Classifier::new(&clip_model(&dir.path().join("sharp.faceid"), false));
+    let with_copies_model = clip_model(&dir.path().join("copies.faceid"), true);
+    assert!(
+        with_copies_model
+            .samples
+            .iter()
+            .all(|s| s.motion_blurred.is_some()),
+        "every photo has its blurred copy"
+    );
+    let with_copies = Classifier::new(&with_copies_model);
+    let weights = Weights::load(&WeightsConfig::new(resolve_models_dir(None))).unwrap();
+    let pipeline = FacePipeline::new(weights);
+    fn name(c: &Classifier, e: &gstfaceid::encoding::Encoding) -> Option<String> {
+        c.classify(e).label().map(|l| c.labels()[l].clone())
+    }
+
+    // Frame 540 of the sample clip: leonard (held-out photo leonard5) crosses the screen fast,
+    // smeared sideways; the ground truth says where.
+    let clip = samples().join("clips/bbt_mv_720p.mp4");
+    let frame = video_frame(&clip, 540);
+    let info = gst_video::VideoInfo::from_caps(frame.caps().unwrap()).unwrap();
+    let map = frame.buffer().unwrap().map_readable().unwrap();
+    let view = FrameRef::new(
+        map.as_slice(),
+        info.width() as usize,
+        info.height() as usize,
+        info.stride()[0] as usize,
+        PixelLayout::Bgrx,
+    )
+    .unwrap();
+    let (label, _, [x, y, w, h]) = clip_ground_truth(540)
+        .into_iter()
+        .find(|(_, track, _)| *track == 20)
+        .unwrap();
+    assert_eq!(label, "leonard");
+    let face = FaceBox {
+        x,
+        y,
+        width: w,
+        height: h,
+    };
+    let encoding = pipeline.encode(&view, &[face], 1).pop().unwrap();
+    let sharp = sharp_only.classify(&encoding);
+    assert_eq!(
+        name(&sharp_only, &encoding),
+        None,
+        "sharp photos alone leave the smeared face unnamed (distance {})",
+        sharp.distance
+    );
+    assert_eq!(
+        name(&with_copies, &encoding).as_deref(),
+        Some("leonard"),
+        "distance {}",
+        with_copies.classify(&encoding).distance
+    );
+
+    // Strangers stay strangers: every johns photo, sharp and blurred like the copies.
+    let mut checked = 0;
+    for person in std::fs::read_dir(samples().join("johns"))
+        .unwrap()
+        .flatten()
+    {
+        if person.file_name().to_string_lossy().starts_with('_') || !person.path().is_dir() {
+            continue;
+        }
+        for photo in std::fs::read_dir(person.path()).unwrap().flatten() {
+            let sample = decode(&photo.path());
+            let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
+            let map = sample.buffer().unwrap().map_readable().unwrap();
+            let view = FrameRef::new(
+                map.as_slice(),
+                info.width() as usize,
+                info.height() as usize,
+                info.stride()[0] as usize,
+                PixelLayout::Bgrx,
+            )
+            .unwrap();
+            let Some(face) = pipeline
+                .detect(&view, &DetectionConfig::default())
+                .into_iter()
+                .max_by_key(|b| b.width)
+            else {
+                continue;
+            };
+            let blurred = motion_blurred_copy(&view, &face, motion_blur_length(&face));
+            let blurred_view = FrameRef {
+                data: &blurred,
+                ..view
+            };
+            for (how, v) in [("sharp", view), ("blurred", blurred_view)] {
+                let e = pipeline.encode(&v, &[face], 1).pop().unwrap();
+                assert_eq!(
+                    name(&with_copies, &e),
+                    None,
+                    "{} ({how}) is a stranger, distance {}",
+                    photo.path().display(),
+                    with_copies.classify(&e).distance
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 100, "{checked} stranger faces checked");
+}

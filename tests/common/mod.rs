@@ -68,6 +68,61 @@ pub fn decode(path: &Path) -> gst::Sample {
     sample
 }
 
+/// Frame `index` (counting from 0) of a video file as a BGRx sample.
+pub fn video_frame(path: &Path, index: usize) -> gst::Sample {
+    init();
+    let pipeline = gst::parse::launch(&format!(
+        "filesrc location=\"{}\" ! decodebin ! videoconvert ! video/x-raw,format=BGRx ! appsink name=sink sync=false",
+        path.display()
+    ))
+    .expect("decode pipeline")
+    .downcast::<gst::Pipeline>()
+    .expect("a pipeline");
+    let sink = pipeline
+        .by_name("sink")
+        .and_then(|s| s.downcast::<gst_app::AppSink>().ok())
+        .expect("appsink");
+    pipeline.set_state(gst::State::Playing).expect("plays");
+    let mut found = None;
+    for _ in 0..=index {
+        found = sink.try_pull_sample(gst::ClockTime::from_seconds(30));
+        if found.is_none() {
+            break;
+        }
+    }
+    pipeline.set_state(gst::State::Null).expect("stops");
+    found.unwrap_or_else(|| panic!("{} has a frame {index}", path.display()))
+}
+
+/// The ground-truth face boxes of one frame of `samples/clips/bbt_mv_720p.mp4`:
+/// (label, track, [x, y, w, h]).
+pub fn clip_ground_truth(frame: usize) -> Vec<(String, u64, [i32; 4])> {
+    let text = std::fs::read_to_string(samples().join("clips/bbt_mv_720p.gt.jsonl")).unwrap();
+    let line = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["frame"].as_u64() == Some(frame as u64))
+        .unwrap_or_else(|| panic!("frame {frame} in the ground truth"));
+    line["faces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let b: Vec<i32> = f["box"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_i64().unwrap() as i32)
+                .collect();
+            (
+                f["label"].as_str().unwrap().to_string(),
+                f["track"].as_u64().unwrap(),
+                [b[0], b[1], b[2], b[3]],
+            )
+        })
+        .collect()
+}
+
 /// What a pipeline ended with.
 #[derive(Debug, Default)]
 pub struct RunResult {

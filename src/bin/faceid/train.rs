@@ -31,6 +31,10 @@ pub struct TrainArgs {
     /// or duplicates another.
     #[arg(long)]
     keep_all: bool,
+    /// Encode sharp photos only: no copy of each face blurred sideways (by default one is
+    /// encoded too, so faces smeared by fast camera pans are named).
+    #[arg(long)]
+    no_motion_blur_copies: bool,
     /// Write the photos left out, and why, to this file (JSON if it ends in .json, else CSV).
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -164,7 +168,8 @@ fn train_person(
         .property("append", append)
         .property("jitters", args.jitters)
         .property("upsample", args.upsample)
-        .property("clean", !args.keep_all);
+        .property("clean", !args.keep_all)
+        .property("motion-blur-copies", !args.no_motion_blur_copies);
     if let Some(dir) = &args.weights.models_dir {
         train = train.property("models-dir", dir);
     }
