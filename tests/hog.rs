@@ -1,9 +1,14 @@
-//! HOG detections with scores ([`gstfaceid::hog`]) on real photos from `samples/`.
+//! HOG detections with scores ([`gstfaceid::hog`]) and through the face pipeline, on real
+//! photos from `samples/`.
 
 mod common;
 
 use common::*;
 use dlib_face_recognition::{FaceDetector, FaceDetectorTrait, ImageMatrix};
+use gstfaceid::face::{
+    CNN_SCORE, DetectionConfig, DetectorKind, FaceBox, FacePipeline, FrameRef, PixelLayout,
+    Weights, WeightsConfig, resolve_models_dir,
+};
 use gstfaceid::hog::{HogDetector, ScoredRect};
 
 /// Group photos with 2 to 24 frontal faces.
@@ -18,7 +23,7 @@ const PHOTOS: [&str; 8] = [
     "johns/_other/bald_guys.jpg",
 ];
 
-/// A decoded photo (BGRx), as RGB for dlib.
+/// A decoded photo (BGRx), as a frame for the pipeline and as RGB for dlib.
 struct Photo {
     sample: gst::Sample,
     width: usize,
@@ -38,6 +43,19 @@ impl Photo {
         }
     }
 
+    fn with_frame<R>(&self, f: impl FnOnce(&FrameRef<'_>) -> R) -> R {
+        let map = self.sample.buffer().unwrap().map_readable().unwrap();
+        let frame = FrameRef::new(
+            &map,
+            self.width,
+            self.height,
+            self.stride,
+            PixelLayout::Bgrx,
+        )
+        .unwrap();
+        f(&frame)
+    }
+
     fn matrix(&self) -> ImageMatrix {
         let map = self.sample.buffer().unwrap().map_readable().unwrap();
         let mut rgb = Vec::with_capacity(self.width * self.height * 3);
@@ -50,6 +68,12 @@ impl Photo {
         // SAFETY: `rgb` holds width * height packed RGB pixels; dlib copies them.
         unsafe { ImageMatrix::new(self.width, self.height, rgb.as_ptr()) }
     }
+}
+
+fn pipeline(cnn: bool) -> FacePipeline {
+    let mut config = WeightsConfig::new(resolve_models_dir(None));
+    config.cnn = cnn;
+    FacePipeline::new(Weights::load(&config).expect("dlib weights (scripts/setup.sh)"))
 }
 
 /// `sub`'s detections all appear in `sup` with the same score.
@@ -103,4 +127,92 @@ fn lower_threshold_adds_faces_scoring_below_zero() {
         );
     }
     assert!(extra > 0, "threshold -1 finds more windows than 0");
+}
+
+fn boxes(scored: &[(FaceBox, f32)]) -> Vec<FaceBox> {
+    scored.iter().map(|(b, _)| *b).collect()
+}
+
+#[test]
+fn pipeline_scores_at_threshold_zero_keep_the_boxes() {
+    let pipeline = pipeline(false);
+    // One HOG pass, and the two-thread split (strips plus a coarse pass, merged).
+    let single = DetectionConfig::default();
+    let split = DetectionConfig {
+        threads: 2,
+        ..DetectionConfig::default()
+    };
+    for name in &PHOTOS[..7] {
+        let photo = Photo::load(name);
+        photo.with_frame(|frame| {
+            for config in [single, split] {
+                let scored = pipeline.detect_scored(frame, &config);
+                assert_eq!(boxes(&scored), pipeline.detect(frame, &config), "{name}");
+                assert!(!scored.is_empty(), "{name}");
+                assert!(scored.iter().all(|d| d.1 >= 0.0), "{name}: {scored:?}");
+
+                let lower = DetectionConfig {
+                    adjust_threshold: -1.0,
+                    ..config
+                };
+                let more = pipeline.detect_scored(frame, &lower);
+                assert!(more.iter().all(|d| d.1 >= -1.0 - 1e-6), "{name}: {more:?}");
+                assert!(more.len() > scored.len(), "{name}: {more:?}");
+                // Every face found at 0 is found again, with a score at least as high.
+                for (b, s) in &scored {
+                    assert!(
+                        more.iter().any(|(m, ms)| m == b && ms >= s),
+                        "{name} ({} threads): {b:?} {s} missing from {more:?}",
+                        config.threads
+                    );
+                }
+                if config.threads == 1 {
+                    assert_contains(&more, &scored, name);
+                    let below: Vec<_> = more.iter().filter(|d| !scored.contains(d)).collect();
+                    assert!(below.iter().all(|d| d.1 < 0.0), "{name}: {below:?}");
+                }
+            }
+        });
+    }
+}
+
+#[test]
+fn detect_near_scores_the_face_it_follows() {
+    let pipeline = pipeline(false);
+    let photo = Photo::load("bbt/_group/bbt3.jpg");
+    photo.with_frame(|frame| {
+        let faces = pipeline.detect(frame, &DetectionConfig::default());
+        assert!(!faces.is_empty());
+        for face in faces {
+            let near = pipeline.detect_near(frame, face);
+            let scored = pipeline.detect_near_scored(frame, face, 0.0);
+            assert_eq!(boxes(&scored), near);
+            assert!(
+                near.iter().any(|b| b.iou(&face) > 0.5),
+                "{face:?} not found again: {near:?}"
+            );
+            assert!(scored.iter().all(|d| d.1 >= 0.0), "{scored:?}");
+            let more = pipeline.detect_near_scored(frame, face, -1.0);
+            assert_contains(&more, &scored, "detect_near at -1");
+            assert!(more.iter().all(|d| d.1 >= -1.0 - 1e-6), "{more:?}");
+        }
+    });
+}
+
+#[test]
+fn cnn_detections_carry_the_fixed_score() {
+    let pipeline = pipeline(true);
+    let photo = Photo::load("bbt/_group/bbt2.jpg");
+    photo.with_frame(|frame| {
+        let config = DetectionConfig {
+            detector: DetectorKind::Cnn,
+            // CNN detections have no HOG score; the threshold must not matter.
+            adjust_threshold: -1.0,
+            ..DetectionConfig::default()
+        };
+        let scored = pipeline.detect_scored(frame, &config);
+        assert!(!scored.is_empty());
+        assert!(scored.iter().all(|d| d.1 == CNN_SCORE), "{scored:?}");
+        assert_eq!(boxes(&scored), pipeline.detect(frame, &config));
+    });
 }
