@@ -2,7 +2,8 @@
 //! face boxes and 128-number encodings out.
 //!
 //! - Detection: dlib's HOG frontal face detector (optionally on an upsampled image, like
-//!   face_recognition's `number_of_times_to_upsample`), or dlib's CNN (MMOD) detector.
+//!   face_recognition's `number_of_times_to_upsample`), with its scores and an adjustable
+//!   threshold ([`crate::hog`]), or dlib's CNN (MMOD) detector.
 //! - Landmarks: dlib's 5-point shape predictor, on the full-resolution frame.
 //! - Encoding: dlib's ResNet (`dlib_face_recognition_resnet_model_v1.dat`), 128 numbers a face.
 //!
@@ -17,12 +18,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use dlib_face_recognition::{
-    FaceDetector, FaceDetectorCnn, FaceDetectorTrait, FaceEncoderNetwork, FaceEncoderTrait,
-    ImageMatrix, LandmarkPredictor, LandmarkPredictorTrait, Rectangle,
+    FaceDetectorCnn, FaceDetectorTrait, FaceEncoderNetwork, FaceEncoderTrait, ImageMatrix,
+    LandmarkPredictor, LandmarkPredictorTrait, Rectangle,
 };
 use sha2::{Digest, Sha256};
 
 pub use crate::encoding::{ENCODING_DIM, EncoderId, Encoding, distance};
+use crate::hog::HogDetector;
 
 /// dlib's 5-point landmark predictor.
 pub const LANDMARKS_FILE: &str = "shape_predictor_5_face_landmarks.dat";
@@ -558,6 +560,11 @@ pub struct DetectionConfig {
     pub detection_width: usize,
     /// Threads for a full-frame HOG pass (1 or 2).
     pub threads: usize,
+    /// Added to the HOG detector's threshold (dlib's `adjust_threshold`; default 0.0, dlib's
+    /// usual detections). Negative values also return weaker windows, each scoring at least this
+    /// much (see [`crate::hog::ScoredRect::score`]): faces blurred by motion often score between
+    /// -1 and 0, and so do more false detections. Ignored by the CNN detector.
+    pub adjust_threshold: f64,
 }
 
 impl Default for DetectionConfig {
@@ -567,6 +574,7 @@ impl Default for DetectionConfig {
             upsample: 1,
             detection_width: 0,
             threads: 1,
+            adjust_threshold: 0.0,
         }
     }
 }
@@ -576,8 +584,11 @@ impl Default for DetectionConfig {
 pub struct FacePipeline {
     weights: Arc<Weights>,
     /// HOG detectors, one per detection thread (dlib's scanner is not thread-safe).
-    hogs: [Mutex<FaceDetector>; 2],
+    hogs: [Mutex<HogDetector>; 2],
 }
+
+/// Score given to CNN detections, which carry no HOG score (see [`FacePipeline::detect_scored`]).
+pub const CNN_SCORE: f32 = 1.0;
 
 /// One HOG pass over columns `x0..x1` of the detection image, enlarged `factor` times.
 struct StripJob {
@@ -589,12 +600,13 @@ struct StripJob {
 impl StripJob {
     fn run(
         &self,
-        hog: &FaceDetector,
+        hog: &HogDetector,
         rgb: &[u8],
         det_w: usize,
         det_h: usize,
         to_frame: f64,
-    ) -> Vec<FaceBox> {
+        adjust_threshold: f64,
+    ) -> Vec<(FaceBox, f32)> {
         let width = self.x1.saturating_sub(self.x0);
         if width == 0 || det_h == 0 {
             return Vec::new();
@@ -613,17 +625,38 @@ impl StripJob {
         }
         let scale = to_frame / self.factor.max(1) as f64;
         let offset = (self.x0 as f64 * to_frame).round() as i32;
-        hog.face_locations(&matrix)
+        hog.detect(&matrix, adjust_threshold)
             .iter()
-            .map(|r| {
-                let b = FaceBox::from_dlib(r, scale);
-                FaceBox {
+            .map(|d| {
+                let b = FaceBox::from_dlib(&d.rect, scale);
+                let b = FaceBox {
                     x: b.x + offset,
                     ..b
-                }
+                };
+                (b, d.score)
             })
             .collect()
     }
+}
+
+/// Merges `other` into `kept`, two detections of one face from different HOG passes of
+/// [`FacePipeline::detect_hog_split`]: the face keeps the higher score. A box that dlib finds
+/// at its usual threshold (score >= 0) keeps its place, as it did before detections had scores,
+/// so threshold-0 results do not change; a weaker box (possible only with a negative
+/// `adjust_threshold`, e.g. half a face cut by a strip border) gives way to a better-scoring
+/// duplicate's box.
+fn merge_duplicate(kept: &mut (FaceBox, f32), other: (FaceBox, f32)) {
+    if kept.1 < 0.0 && other.1 > kept.1 {
+        *kept = other;
+    } else {
+        kept.1 = kept.1.max(other.1);
+    }
+}
+
+/// A HOG detector, or a panic: dlib builds it from weights compiled into the library, so only
+/// running out of memory fails here.
+fn new_hog() -> Mutex<HogDetector> {
+    Mutex::new(HogDetector::new().expect("dlib builds its frontal face detector"))
 }
 
 impl FacePipeline {
@@ -631,10 +664,7 @@ impl FacePipeline {
     pub fn new(weights: Arc<Weights>) -> Self {
         FacePipeline {
             weights,
-            hogs: [
-                Mutex::new(FaceDetector::new()),
-                Mutex::new(FaceDetector::new()),
-            ],
+            hogs: [new_hog(), new_hog()],
         }
     }
 
@@ -648,6 +678,21 @@ impl FacePipeline {
     /// HOG detector's sweet spot), detected with HOG. Much cheaper than a full-frame pass; used
     /// to follow known faces between full detections. Boxes in frame pixels.
     pub fn detect_near(&self, frame: &FrameRef<'_>, around: FaceBox) -> Vec<FaceBox> {
+        self.detect_near_scored(frame, around, 0.0)
+            .into_iter()
+            .map(|(b, _)| b)
+            .collect()
+    }
+
+    /// [`detect_near`](Self::detect_near) with each box's HOG score (see
+    /// [`crate::hog::ScoredRect::score`]), at dlib's threshold moved by `adjust_threshold`
+    /// (0.0: what `detect_near` finds). Best score first.
+    pub fn detect_near_scored(
+        &self,
+        frame: &FrameRef<'_>,
+        around: FaceBox,
+        adjust_threshold: f64,
+    ) -> Vec<(FaceBox, f32)> {
         let margin_x = around.width / 2 + 4;
         let margin_y = around.height / 2 + 4;
         let x0 = (around.x - margin_x).clamp(0, frame.width as i32 - 1) as usize;
@@ -673,22 +718,37 @@ impl FacePipeline {
         };
         let back = crop.width as f64 / out_w as f64;
         lock(&self.hogs[0])
-            .face_locations(&matrix)
+            .detect(&matrix, adjust_threshold)
             .iter()
-            .map(|r| {
-                let b = FaceBox::from_dlib(r, back);
-                FaceBox {
+            .map(|d| {
+                let b = FaceBox::from_dlib(&d.rect, back);
+                let b = FaceBox {
                     x: b.x + x0 as i32,
                     y: b.y + y0 as i32,
                     ..b
-                }
+                };
+                (b, d.score)
             })
-            .filter(|b| b.width > 0 && b.height > 0)
+            .filter(|(b, _)| b.width > 0 && b.height > 0)
             .collect()
     }
 
     /// Face boxes in frame pixels, sorted left to right.
     pub fn detect(&self, frame: &FrameRef<'_>, config: &DetectionConfig) -> Vec<FaceBox> {
+        self.detect_scored(frame, config)
+            .into_iter()
+            .map(|(b, _)| b)
+            .collect()
+    }
+
+    /// [`detect`](Self::detect) with each box's score, sorted left to right. HOG boxes carry
+    /// dlib's score (see [`crate::hog::ScoredRect::score`]; at least
+    /// `config.adjust_threshold`); CNN detections carry no HOG score and get [`CNN_SCORE`].
+    pub fn detect_scored(
+        &self,
+        frame: &FrameRef<'_>,
+        config: &DetectionConfig,
+    ) -> Vec<(FaceBox, f32)> {
         // Size the detection image: the requested width, then upsampling, capped in pixels.
         let mut det_w = if config.detection_width > 0 && config.detection_width < frame.width {
             config.detection_width
@@ -713,6 +773,7 @@ impl FacePipeline {
         let rgb = frame.to_rgb(det_w, det_h);
         let factor = 1usize << upsample;
         let to_frame = frame.width as f64 / det_w as f64;
+        let threshold = config.adjust_threshold;
         let mut boxes = if config.detector == DetectorKind::Cnn && self.weights.cnn.is_some() {
             let matrix = image_matrix(&rgb, det_w, det_h);
             let locations = self
@@ -722,27 +783,38 @@ impl FacePipeline {
                 .map(|cnn| lock(cnn).face_locations(&matrix));
             locations
                 .iter()
-                .flat_map(|l| l.iter().map(|r| FaceBox::from_dlib(r, to_frame)))
+                .flat_map(|l| {
+                    l.iter()
+                        .map(|r| (FaceBox::from_dlib(r, to_frame), CNN_SCORE))
+                })
                 .collect()
         } else if config.threads >= 2 && factor >= 2 && det_w >= 256 {
-            self.detect_hog_split(&rgb, det_w, det_h, factor, to_frame)
+            self.detect_hog_split(&rgb, det_w, det_h, factor, to_frame, threshold)
         } else {
             let job = StripJob {
                 x0: 0,
                 x1: det_w,
                 factor,
             };
-            job.run(&lock(&self.hogs[0]), &rgb, det_w, det_h, to_frame)
+            job.run(
+                &lock(&self.hogs[0]),
+                &rgb,
+                det_w,
+                det_h,
+                to_frame,
+                threshold,
+            )
         };
-        boxes.retain(|b| b.width > 0 && b.height > 0);
-        boxes.sort_by_key(|b| (b.x, b.y));
+        boxes.retain(|(b, _)| b.width > 0 && b.height > 0);
+        boxes.sort_by_key(|(b, _)| (b.x, b.y));
         boxes
     }
 
     /// HOG detection on two cores: a left and a right strip that overlap by more than the
     /// largest face the strips must find whole, plus a pass at half the resolution over the
     /// whole image for the larger faces that a strip border could cut. The split is uneven so
-    /// both threads do about the same work; duplicates are merged.
+    /// both threads do about the same work; duplicates are merged into one face with the higher
+    /// of the two scores (see [`merge_duplicate`]).
     fn detect_hog_split(
         &self,
         rgb: &[u8],
@@ -750,7 +822,8 @@ impl FacePipeline {
         det_h: usize,
         factor: usize,
         to_frame: f64,
-    ) -> Vec<FaceBox> {
+        adjust_threshold: f64,
+    ) -> Vec<(FaceBox, f32)> {
         // Faces up to OVERLAP upsampled pixels wide fit whole in one strip; the half-resolution
         // pass finds faces from 80 * 2 = 160 upsampled pixels up.
         const OVERLAP: usize = 200;
@@ -774,19 +847,27 @@ impl FacePipeline {
         let (mut boxes, more) = std::thread::scope(|scope| {
             let other = scope.spawn(|| {
                 let hog = lock(&self.hogs[1]);
-                let mut b = right.run(&hog, rgb, det_w, det_h, to_frame);
-                b.extend(coarse.run(&hog, rgb, det_w, det_h, to_frame));
+                let mut b = right.run(&hog, rgb, det_w, det_h, to_frame, adjust_threshold);
+                b.extend(coarse.run(&hog, rgb, det_w, det_h, to_frame, adjust_threshold));
                 b
             });
-            let mine = left.run(&lock(&self.hogs[0]), rgb, det_w, det_h, to_frame);
+            let mine = left.run(
+                &lock(&self.hogs[0]),
+                rgb,
+                det_w,
+                det_h,
+                to_frame,
+                adjust_threshold,
+            );
             (mine, other.join().unwrap_or_default())
         });
-        for b in more {
-            if !boxes
-                .iter()
-                .any(|k| k.iou(&b) > 0.4 || b.center_inside(k) && k.center_inside(&b))
+        for (b, score) in more {
+            match boxes
+                .iter_mut()
+                .find(|(k, _)| k.iou(&b) > 0.4 || b.center_inside(k) && k.center_inside(&b))
             {
-                boxes.push(b);
+                Some(kept) => merge_duplicate(kept, (b, score)),
+                None => boxes.push((b, score)),
             }
         }
         boxes
@@ -834,6 +915,30 @@ mod tests {
         let b = FaceBox { x: 5, ..a };
         assert!((a.iou(&b) - 50.0 / 150.0).abs() < 1e-6);
         assert_eq!(a.iou(&FaceBox { x: 20, ..a }), 0.0);
+    }
+
+    #[test]
+    fn duplicates_keep_the_higher_score_and_a_box_found_at_threshold_zero() {
+        let a = FaceBox {
+            x: 0,
+            y: 0,
+            width: 10,
+            height: 10,
+        };
+        let b = FaceBox { x: 2, ..a };
+        // Both at dlib's usual threshold: the first box stays (as before scores), best score.
+        let mut kept = (a, 0.5);
+        merge_duplicate(&mut kept, (b, 1.5));
+        assert_eq!(kept, (a, 1.5));
+        merge_duplicate(&mut kept, (b, -0.5));
+        assert_eq!(kept, (a, 1.5));
+        // A box below 0 gives way to a better duplicate, box and score.
+        let mut weak = (a, -0.8);
+        merge_duplicate(&mut weak, (b, 0.7));
+        assert_eq!(weak, (b, 0.7));
+        let mut weak = (a, -0.3);
+        merge_duplicate(&mut weak, (b, -0.9));
+        assert_eq!(weak, (a, -0.3));
     }
 
     #[test]

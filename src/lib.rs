@@ -11,6 +11,7 @@ pub mod draw;
 pub mod encoding;
 pub mod evaluation;
 pub mod face;
+pub mod hog;
 pub mod model;
 pub mod scene_cut;
 pub mod subtitles;

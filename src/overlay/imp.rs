@@ -104,6 +104,7 @@ impl Settings {
                 upsample: self.upsample,
                 detection_width: self.detection_width as usize,
                 threads: self.threads(),
+                ..DetectionConfig::default()
             },
             tracking: self.tracking,
             detection_interval: self.detection_interval.max(1),
