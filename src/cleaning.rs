@@ -569,6 +569,68 @@ pub fn calibrate_unknown_distance(photos: &[Photo]) -> f32 {
     }
 }
 
+/// How much farther a match against a motion-blurred copy counts than a match against a sharp
+/// photo ([`crate::augment`]). Blurring erases detail, so blurred faces of *different* people lie
+/// closer together than sharp ones: a blurred penny came 0.57 from a blurred bernadette, inside
+/// the 0.58 unknown distance of sharp photos. The penalty is the difference between the unknown
+/// distance calibrated on the sharp photos and the same calibration run on the blurred copies
+/// (each copy against the other photos and copies of its person, and against everyone else's);
+/// a blurred match must be that much closer. 0 when there are no copies or too few photos.
+///
+/// `photos[i]` and `blurred[i]` are one photo and its copy (`None`: no copy).
+pub fn calibrate_blur_penalty(photos: &[Photo], blurred: &[Option<Encoding>]) -> f32 {
+    if blurred.len() != photos.len() {
+        return 0.0;
+    }
+    let valid: Vec<usize> = (0..photos.len())
+        .filter(|&i| is_valid(&photos[i].encoding))
+        .collect();
+    let groups = by_label(photos, valid.iter().copied());
+    // Every encoding of the photos in `others`: the photos and their copies.
+    let nearest = |query: &Encoding, others: &mut dyn Iterator<Item = usize>| -> Option<f32> {
+        others
+            .flat_map(|j| std::iter::once(&photos[j].encoding).chain(blurred[j].as_ref()))
+            .map(|e| distance(query, e))
+            .filter(|d| !d.is_nan())
+            .min_by(f32::total_cmp)
+    };
+    let mut intra = Vec::new();
+    let mut inter = Vec::new();
+    for (&label, members) in &groups {
+        for &i in members {
+            let Some(copy) = blurred[i].as_ref().filter(|c| is_valid(c)) else {
+                continue;
+            };
+            let mut same = members.iter().copied().filter(|&j| {
+                j != i
+                    && distance(&photos[i].encoding, &photos[j].encoding)
+                        >= DEFAULT_DUPLICATE_DISTANCE
+            });
+            intra.extend(nearest(copy, &mut same));
+            let mut other = groups
+                .iter()
+                .filter(|&(&l, _)| l != label)
+                .flat_map(|(_, m)| m.iter().copied());
+            inter.extend(nearest(copy, &mut other));
+        }
+    }
+    if intra.is_empty() || inter.is_empty() {
+        return 0.0;
+    }
+    let sharp = calibrate_unknown_distance(photos);
+    let blurred_threshold =
+        0.5 * (percentile(&mut intra, INTRA_PERCENTILE) + percentile(&mut inter, INTER_PERCENTILE));
+    let penalty = sharp - blurred_threshold;
+    if penalty.is_finite() {
+        penalty.clamp(0.0, MAX_BLUR_PENALTY)
+    } else {
+        0.0
+    }
+}
+
+/// Upper clamp of [`calibrate_blur_penalty`].
+pub const MAX_BLUR_PENALTY: f32 = 0.2;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1095,6 +1157,41 @@ mod tests {
             );
             assert!(tl < t - 0.05, "look-alike {tl} vs separated {t}");
         }
+    }
+
+    #[test]
+    fn blurred_copies_that_look_alike_cost_a_penalty() {
+        let (photos, _) = dataset(95, 5, 8, SEPARATED);
+        // Blur erases what tells people apart: model it as every copy pulled halfway toward
+        // the average face.
+        let mut mean = [0.0f32; crate::encoding::ENCODING_DIM];
+        for p in &photos {
+            for (m, v) in mean.iter_mut().zip(&p.encoding) {
+                *m += v / photos.len() as f32;
+            }
+        }
+        let pulled: Vec<Option<Encoding>> = photos
+            .iter()
+            .map(|p| {
+                let mut e = p.encoding;
+                for (v, m) in e.iter_mut().zip(&mean) {
+                    *v = 0.5 * (*v + m);
+                }
+                Some(e)
+            })
+            .collect();
+        let penalty = calibrate_blur_penalty(&photos, &pulled);
+        assert!(penalty > 0.05 && penalty <= MAX_BLUR_PENALTY, "{penalty}");
+        // Copies as distinct as the photos cost (almost) nothing.
+        let same: Vec<Option<Encoding>> = photos.iter().map(|p| Some(p.encoding)).collect();
+        assert!(calibrate_blur_penalty(&photos, &same) < 0.02);
+        // No copies, or a mismatched list: no penalty.
+        assert_eq!(
+            calibrate_blur_penalty(&photos, &vec![None; photos.len()]),
+            0.0
+        );
+        assert_eq!(calibrate_blur_penalty(&photos, &pulled[1..]), 0.0);
+        assert_eq!(calibrate_blur_penalty(&[], &[]), 0.0);
     }
 
     #[test]

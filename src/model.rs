@@ -105,6 +105,9 @@ pub struct Prediction {
     pub confidence: f32,
     /// Distance to the nearest training photo of `best`.
     pub distance: f32,
+    /// Whether that nearest point is a motion-blurred copy (its distance counted with the
+    /// model's blur penalty) rather than a sharp photo: the face looks smeared.
+    pub like_motion_blur: bool,
     /// Softmax confidence of every label, in label order.
     pub scores: Vec<f32>,
 }
@@ -172,6 +175,9 @@ pub struct Model {
     pub softmax: Softmax,
     /// Beyond this distance from a person's nearest photo, a face is unknown.
     pub unknown_distance: f32,
+    /// Added to the distance of a match against a motion-blurred copy
+    /// ([`cleaning::calibrate_blur_penalty`]); 0 for models without copies.
+    pub blur_penalty: f32,
 }
 
 /// Why a model could not be loaded, trained or saved. Messages say what to do.
@@ -343,29 +349,37 @@ impl TrainingSet {
 pub struct Classifier {
     labels: Vec<String>,
     softmax: Softmax,
+    /// Per label: the sharp photos' encodings, one row each.
     per_label: Vec<Array2<f32>>,
+    /// Per label: the motion-blurred copies' encodings.
+    per_label_blurred: Vec<Array2<f32>>,
     unknown_distance: f32,
+    blur_penalty: f32,
 }
 
 impl Classifier {
     /// Prepares `model` for classification.
     pub fn new(model: &Model) -> Classifier {
-        let per_label = (0..model.labels.len())
-            .map(|label| {
-                let rows: Vec<&Encoding> = model
-                    .samples
-                    .iter()
-                    .filter(|s| s.label == label)
-                    .flat_map(Sample::encodings)
-                    .collect();
-                Array2::from_shape_fn((rows.len(), ENCODING_DIM), |(i, j)| rows[i][j])
-            })
-            .collect();
+        let matrices = |pick: &dyn Fn(&Sample) -> Option<&Encoding>| -> Vec<Array2<f32>> {
+            (0..model.labels.len())
+                .map(|label| {
+                    let rows: Vec<&Encoding> = model
+                        .samples
+                        .iter()
+                        .filter(|s| s.label == label)
+                        .filter_map(pick)
+                        .collect();
+                    Array2::from_shape_fn((rows.len(), ENCODING_DIM), |(i, j)| rows[i][j])
+                })
+                .collect()
+        };
         Classifier {
             labels: model.labels.clone(),
             softmax: model.softmax.clone(),
-            per_label,
+            per_label: matrices(&|s| Some(&s.encoding)),
+            per_label_blurred: matrices(&|s| s.motion_blurred.as_ref()),
             unknown_distance: model.unknown_distance,
+            blur_penalty: model.blur_penalty,
         }
     }
 
@@ -393,33 +407,50 @@ impl Classifier {
             .max_by(|a, b| a.1.total_cmp(b.1))
             .map(|(i, _)| i)
             .unwrap_or(0);
-        let distance = self.nearest_distance(encoding, best);
+        let (sharp, blurred) = self.nearest_distances(encoding, best);
+        let distance = sharp.min(blurred);
         Prediction {
             best,
             known: distance <= self.unknown_distance,
+            like_motion_blur: blurred < sharp,
             confidence: scores.get(best).copied().unwrap_or(0.0),
             distance,
             scores,
         }
     }
 
-    /// Distance from `encoding` to the nearest training photo of `label` (linfa-nn linear search;
-    /// models hold tens to thousands of photos, where a linear scan beats building a tree).
+    /// Distance from `encoding` to the nearest training photo of `label`, or to the nearest
+    /// motion-blurred copy plus the model's blur penalty when that is smaller.
     pub fn nearest_distance(&self, encoding: &Encoding, label: usize) -> f32 {
-        let Some(points) = self.per_label.get(label).filter(|p| p.nrows() > 0) else {
-            return f32::INFINITY;
-        };
-        let query = ArrayView1::from(&encoding[..]);
-        let Ok(index) = LinearSearch::new().from_batch(points, L2Dist) else {
-            return f32::INFINITY;
-        };
-        match index.k_nearest(query, 1) {
-            Ok(found) => found
-                .first()
-                .map(|(p, _)| crate::encoding::distance_view(p, &query))
-                .unwrap_or(f32::INFINITY),
-            Err(_) => f32::INFINITY,
-        }
+        let (sharp, blurred) = self.nearest_distances(encoding, label);
+        sharp.min(blurred)
+    }
+
+    /// Distances to `label`'s nearest sharp photo and to its nearest motion-blurred copy (with
+    /// the penalty); infinite when there is none.
+    fn nearest_distances(&self, encoding: &Encoding, label: usize) -> (f32, f32) {
+        let sharp = nearest_in(self.per_label.get(label), encoding);
+        let blurred = nearest_in(self.per_label_blurred.get(label), encoding) + self.blur_penalty;
+        (sharp, blurred)
+    }
+}
+
+/// Distance from `encoding` to the nearest row of `points` (linfa-nn linear search; models hold
+/// tens to thousands of photos, where a linear scan beats building a tree). Infinite when empty.
+fn nearest_in(points: Option<&Array2<f32>>, encoding: &Encoding) -> f32 {
+    let Some(points) = points.filter(|p| p.nrows() > 0) else {
+        return f32::INFINITY;
+    };
+    let query = ArrayView1::from(&encoding[..]);
+    let Ok(index) = LinearSearch::new().from_batch(points, L2Dist) else {
+        return f32::INFINITY;
+    };
+    match index.k_nearest(query, 1) {
+        Ok(found) => found
+            .first()
+            .map(|(p, _)| crate::encoding::distance_view(p, &query))
+            .unwrap_or(f32::INFINITY),
+        Err(_) => f32::INFINITY,
     }
 }
 
@@ -462,6 +493,9 @@ struct ModelFile {
     labels: Vec<String>,
     counts: Vec<usize>,
     unknown_distance: f32,
+    /// Version 2 (0 when absent: version 1 files have no blurred copies).
+    #[serde(default)]
+    blur_penalty: f32,
     classifier: FileClassifier,
     samples: Vec<FileSample>,
 }
@@ -554,6 +588,8 @@ impl Model {
             .unknown_distance
             .unwrap_or_else(|| cleaning::calibrate_unknown_distance(&kept_photos));
         let samples = kept;
+        let blurred: Vec<Option<Encoding>> = samples.iter().map(|s| s.motion_blurred).collect();
+        let blur_penalty = cleaning::calibrate_blur_penalty(&kept_photos, &blurred);
 
         let softmax = if kept_labels.len() == 1 {
             Softmax::uniform(1)
@@ -590,6 +626,7 @@ impl Model {
             encoder,
             softmax,
             unknown_distance,
+            blur_penalty,
         };
         model.validate()?;
         Ok(model)
@@ -656,6 +693,9 @@ impl Model {
         }
         if !(self.unknown_distance.is_finite() && self.unknown_distance > 0.0) {
             return Err(corrupt("unknown_distance must be a positive number"));
+        }
+        if !(0.0..=1.0).contains(&self.blur_penalty) {
+            return Err(corrupt("blur_penalty must be between 0 and 1"));
         }
         if self.encoder.sha256.len() != 64
             || !self.encoder.sha256.chars().all(|c| c.is_ascii_hexdigit())
@@ -759,6 +799,7 @@ impl Model {
                 bias: Array1::from(file.classifier.bias),
             },
             unknown_distance: file.unknown_distance,
+            blur_penalty: file.blur_penalty,
         };
         model.validate()?;
         if model.counts() != file.counts {
@@ -776,6 +817,7 @@ impl Model {
             labels: self.labels.clone(),
             counts: self.counts(),
             unknown_distance: self.unknown_distance,
+            blur_penalty: self.blur_penalty,
             classifier: FileClassifier {
                 kind: "softmax".into(),
                 weights: self
@@ -983,7 +1025,8 @@ mod tests {
         query[7] += 0.3;
         let p = Classifier::new(&model).classify(&query);
         assert_eq!(p.label(), Some(1));
-        assert!(p.distance < 1e-4, "{p:?}");
+        // A match against a copy counts the calibrated penalty farther.
+        assert!((p.distance - model.blur_penalty).abs() < 1e-4, "{p:?}");
         let mut sharp_only = model.clone();
         for s in &mut sharp_only.samples {
             s.motion_blurred = None;

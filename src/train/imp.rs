@@ -173,6 +173,7 @@ impl FaceIdTrain {
         summary.set("people", model.labels.len() as u64);
         summary.set("photos", model.samples.len() as u64);
         summary.set("unknown-distance", model.unknown_distance as f64);
+        summary.set("blur-penalty", model.blur_penalty as f64);
         let duplicates = model
             .left_out
             .iter()

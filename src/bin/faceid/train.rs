@@ -367,5 +367,12 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", args.output.display()))?;
     let trained = table.iter().filter(|(_, _, e)| e.is_none()).count();
     println!("wrote {} ({trained} people)", args.output.display());
+    if let Ok(model) = gstfaceid::model::Model::load(&args.output) {
+        println!(
+            "unknown beyond distance {:.3} from a person's photos ({:.3} from their motion-blurred copies)",
+            model.unknown_distance,
+            model.unknown_distance - model.blur_penalty
+        );
+    }
     Ok(())
 }
