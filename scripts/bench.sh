@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Speed and quality benchmark, every figure measured in this run against a named baseline:
-#   per-frame  tracking=false detection-width=0: detect (full frame, one upsample), encode and
-#              name every frame on its own (the hobby script's approach, the baseline)
-#   default    faceidoverlay's default properties (tracking, local re-detection, votes)
+#   per-frame  tracking=false detection-width=0 weak-detection-score=0, model trained on sharp
+#              photos only: detect (full frame, one upsample, dlib's usual cut), encode and name
+#              every frame on its own (the hobby script's approach, the baseline)
+#   default    faceidoverlay's and faceid train's defaults (tracking, local re-detection, votes,
+#              weak detections confirmed by name, motion-blurred copies of the training photos)
 # on samples/clips/bbt_mv_720p.mp4 (ground truth: score.py), the same clip upscaled to 1080p,
 # and the short hamilton clip. Pipeline: filesrc ! parsebin ! decodebin ! videoconvert !
 # faceidoverlay ! fakesink (`faceid annotate --no-video`). Prints frames/s, peak memory, scores.
@@ -16,7 +18,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 $bin train samples/clips/bbt_mv_720p-train -o "$work/bbt.faceid" >/dev/null 2>&1
+$bin train samples/clips/bbt_mv_720p-train -o "$work/bbt-sharp.faceid" --no-motion-blur-copies >/dev/null 2>&1
 $bin train samples/fr_examples -o "$work/fr.faceid" >/dev/null 2>&1
+$bin train samples/fr_examples -o "$work/fr-sharp.faceid" --no-motion-blur-copies >/dev/null 2>&1
+baseline=(--set tracking=false --set detection-width=0 --set weak-detection-score=0)
 
 run() { # name clip model gt extra...
   local name=$1 clip=$2 model=$3 gt=$4; shift 4
@@ -30,13 +35,13 @@ run() { # name clip model gt extra...
 mv=samples/clips/bbt_mv_720p.mp4
 gt=samples/clips/bbt_mv_720p.gt.jsonl
 echo "== bbt_mv_720p.mp4 (1280x720, 600 frames), $(nproc) cores"
-run "720p per-frame (baseline)" $mv "$work/bbt.faceid" $gt --set tracking=false --set detection-width=0
+run "720p per-frame (baseline)" $mv "$work/bbt-sharp.faceid" $gt "${baseline[@]}"
 run "720p default" $mv "$work/bbt.faceid" $gt
 [ "${1:-}" = "--quick" ] && exit 0
 echo "== the same clip upscaled to 1920x1080 (boxes scaled, so no score)"
-run "1080p per-frame (baseline)" $mv "$work/bbt.faceid" "" --resize 1920x1080 --set tracking=false --set detection-width=0
+run "1080p per-frame (baseline)" $mv "$work/bbt-sharp.faceid" "" --resize 1920x1080 "${baseline[@]}"
 run "1080p default" $mv "$work/bbt.faceid" "" --resize 1920x1080
 echo "== short_hamilton_clip.mp4 (640x360, 275 frames)"
 ham=samples/fr_examples/_video/short_hamilton_clip.mp4
-run "hamilton per-frame (baseline)" $ham "$work/fr.faceid" "" --set tracking=false --set detection-width=0
+run "hamilton per-frame (baseline)" $ham "$work/fr-sharp.faceid" "" "${baseline[@]}"
 run "hamilton default" $ham "$work/fr.faceid" ""

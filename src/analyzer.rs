@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use crate::appearance::{self, AppearanceTemplate};
 use crate::face::{DetectionConfig, Encoding, FaceBox, FacePipeline, FrameRef, PixelLayout};
 use crate::model::{Classifier, Prediction};
+use crate::motion::MotionMap;
 use crate::scene_cut::{self, SceneCutDetector};
 use crate::tracker::{Observation, Rect, TrackId, Tracker, TrackerConfig};
 
@@ -42,6 +43,21 @@ const QUICK_VOTES: usize = 3;
 
 /// Vote weight of an "unknown" classification relative to a match (see `analyze_tracked`).
 const UNKNOWN_VOTE_WEIGHT: f32 = 0.5;
+
+/// Default lowest HOG score of a *weak* detection (see [`AnalyzerConfig::weak_detection_score`]).
+/// dlib's own cut is 0; faces smeared by a fast pan score between -1 and 0 (measured on the
+/// sample clip: -0.44 to -0.97 for its fast leonard), while the background clutter that also
+/// scores there is never within the unknown distance of a known person.
+pub const DEFAULT_WEAK_DETECTION_SCORE: f64 = -1.0;
+
+/// Weak detections encoded per full-frame detection, best scores first: bounds the extra work
+/// on busy frames.
+const MAX_WEAK_CANDIDATES: usize = 4;
+
+/// A weak detection is only considered where the picture changed at least this much (mean
+/// absolute grey difference, 0-255) since the previous frame: motion blur needs motion, and
+/// a still face scoring that low is soft or turned (see [`crate::motion`]).
+const MIN_WEAK_DETECTION_CHANGE: f32 = 4.0;
 
 /// One face found in a frame and what the model says about it.
 #[derive(Clone, Debug, PartialEq)]
@@ -96,6 +112,11 @@ pub struct AnalyzerConfig {
     pub cut_threshold: f32,
     /// Threads for encoding (1 = in the calling thread).
     pub threads: usize,
+    /// Full-frame detections scoring below dlib's usual cut (0) but at least this are *weak*:
+    /// each is encoded, and kept only when it is recognised as a known person. Motion-blurred
+    /// faces of known people are found this way; strangers and clutter at such scores are
+    /// dropped. 0 turns it off.
+    pub weak_detection_score: f64,
 }
 
 impl Default for AnalyzerConfig {
@@ -108,6 +129,7 @@ impl Default for AnalyzerConfig {
             reencode_interval: 20,
             cut_threshold: scene_cut::DEFAULT_CUT_THRESHOLD,
             threads: 2,
+            weak_detection_score: DEFAULT_WEAK_DETECTION_SCORE,
         }
     }
 }
@@ -132,6 +154,13 @@ pub struct Analyzer {
     frames_since_full_detection: u32,
     periodic_full_detections: u32,
     frames: u64,
+    /// The current and the previous frame's motion maps (for weak detections).
+    motion: Option<MotionMap>,
+    previous_motion: Option<MotionMap>,
+    /// Weak detections of a cut's (or the first frame's) full detection, which had no
+    /// previous frame of the same shot to show motion: looked at again, locally, on the next
+    /// detection round.
+    pending_weak: Vec<FaceBox>,
 }
 
 impl Analyzer {
@@ -149,6 +178,9 @@ impl Analyzer {
             frames_since_full_detection: 0,
             periodic_full_detections: 0,
             frames: 0,
+            motion: None,
+            previous_motion: None,
+            pending_weak: Vec::new(),
         }
     }
 
@@ -181,11 +213,18 @@ impl Analyzer {
         self.frames_since_full_detection = 0;
         self.periodic_full_detections = 0;
         self.frames = 0;
+        self.motion = None;
+        self.previous_motion = None;
+        self.pending_weak.clear();
     }
 
     /// Every face of the frame, left to right.
     pub fn analyze(&mut self, frame: &FrameRef<'_>) -> Vec<FaceResult> {
         self.frames += 1;
+        if self.config.weak_detection_score < 0.0 {
+            self.previous_motion = self.motion.take();
+            self.motion = Some(MotionMap::new(frame));
+        }
         if self.config.tracking {
             self.analyze_tracked(frame)
         } else {
@@ -251,9 +290,127 @@ impl Analyzer {
         })
     }
 
+    /// Full-frame detection with weak detections confirmed by recognition: the boxes dlib
+    /// reports (score >= 0), plus the weak ones (down to `weak_detection_score`) that do not
+    /// overlap them, lie where the picture moved since the previous frame, and whose face is a
+    /// known person. Returns the boxes, left to right, and the encodings already made for the
+    /// weak ones that were kept. Without a previous frame of the same shot (first frame, cut),
+    /// the weak ones wait in `pending_weak` for the next detection round.
+    fn detect_confirmed(
+        &mut self,
+        frame: &FrameRef<'_>,
+        detection: DetectionConfig,
+    ) -> (Vec<FaceBox>, HashMap<FaceBox, Encoding>) {
+        let config = DetectionConfig {
+            adjust_threshold: self.config.weak_detection_score.min(0.0),
+            ..detection
+        };
+        // A full detection supersedes the weak detections still waiting for a look.
+        self.pending_weak.clear();
+        let scored = self.pipeline.detect_scored(frame, &config);
+        let (strong, mut weak): (Vec<_>, Vec<_>) = scored.into_iter().partition(|(_, s)| *s >= 0.0);
+        let mut boxes: Vec<FaceBox> = strong.into_iter().map(|(b, _)| b).collect();
+        let mut confirmed = HashMap::new();
+        weak.retain(|(w, _)| !overlaps_any(w, &boxes));
+        weak.sort_by(|a, b| b.1.total_cmp(&a.1));
+        weak.truncate(MAX_WEAK_CANDIDATES);
+        if self.previous_motion.is_none() {
+            self.pending_weak = weak.into_iter().map(|(b, _)| b).collect();
+        } else {
+            self.confirm_weak(frame, weak, &mut boxes, &mut confirmed);
+        }
+        boxes.sort_by_key(|b| (b.x, b.y));
+        (boxes, confirmed)
+    }
+
+    /// Looks again, locally, for the weak detections a cut's detection could not check for
+    /// motion; confirmed ones join `boxes`.
+    fn recheck_pending_weak(
+        &mut self,
+        frame: &FrameRef<'_>,
+        boxes: &mut Vec<FaceBox>,
+        confirmed: &mut HashMap<FaceBox, Encoding>,
+    ) {
+        let pending = std::mem::take(&mut self.pending_weak);
+        if pending.is_empty() || self.previous_motion.is_none() {
+            return;
+        }
+        let score = self.config.weak_detection_score.min(0.0);
+        let weak: Vec<(FaceBox, f32)> = pending
+            .iter()
+            .filter_map(|p| {
+                self.pipeline
+                    .detect_near_scored(frame, *p, score)
+                    .into_iter()
+                    .filter(|(b, _)| b.iou(p) > 0.1)
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+            })
+            .filter(|(b, _)| !overlaps_any(b, boxes))
+            .collect();
+        self.confirm_weak(frame, weak, boxes, confirmed);
+        boxes.sort_by_key(|b| (b.x, b.y));
+    }
+
+    /// Keeps the weak detections where the picture moved since the previous frame (motion blur
+    /// needs motion) and whose face is a known person, nearer one of their motion-blurred copies
+    /// than their sharp photos; adds them to `boxes` with their encodings.
+    fn confirm_weak(
+        &self,
+        frame: &FrameRef<'_>,
+        weak: Vec<(FaceBox, f32)>,
+        boxes: &mut Vec<FaceBox>,
+        confirmed: &mut HashMap<FaceBox, Encoding>,
+    ) {
+        let (Some(now), Some(before)) = (self.motion.as_ref(), self.previous_motion.as_ref())
+        else {
+            return;
+        };
+        let candidates: Vec<FaceBox> = weak
+            .into_iter()
+            .map(|(b, _)| b)
+            .filter(|b| {
+                now.change_in(before, b)
+                    .is_some_and(|c| c >= MIN_WEAK_DETECTION_CHANGE)
+            })
+            .collect();
+        if candidates.is_empty() {
+            return;
+        }
+        let encodings = self.encode_parallel(frame, &candidates);
+        for (b, e) in candidates.iter().zip(encodings) {
+            let p = self.classifier.classify(&e);
+            // A weak detection is for a smeared face: it must look like a person's
+            // motion-blurred copy, not merely like their sharp photos (a soft or turned
+            // stranger can; see `MIN_WEAK_DETECTION_CHANGE`).
+            if p.known && p.like_motion_blur && !boxes.iter().any(|k| k.iou(b) > 0.3) {
+                boxes.push(*b);
+                confirmed.insert(*b, e);
+            }
+        }
+    }
+
+    /// Encodes `boxes`, reusing the encodings already made for some of them.
+    fn encode_reusing(
+        &self,
+        frame: &FrameRef<'_>,
+        boxes: &[FaceBox],
+        known: &HashMap<FaceBox, Encoding>,
+    ) -> Vec<Encoding> {
+        let missing: Vec<FaceBox> = boxes
+            .iter()
+            .filter(|b| !known.contains_key(b))
+            .copied()
+            .collect();
+        let mut fresh = self.encode_parallel(frame, &missing).into_iter();
+        boxes
+            .iter()
+            .filter_map(|b| known.get(b).copied().or_else(|| fresh.next()))
+            .collect()
+    }
+
     fn analyze_alone(&mut self, frame: &FrameRef<'_>) -> Vec<FaceResult> {
-        let boxes = self.pipeline.detect(frame, &self.config.detection);
-        let encodings = self.encode_parallel(frame, &boxes);
+        let (boxes, confirmed) = self.detect_confirmed(frame, self.config.detection);
+        let encodings = self.encode_reusing(frame, &boxes, &confirmed);
         boxes
             .iter()
             .zip(&encodings)
@@ -323,6 +480,8 @@ impl Analyzer {
             if !thumb.is_empty() && self.cuts.is_cut(&thumb) {
                 cut = true;
                 self.tracker.reset();
+                // The previous frame is another shot: no motion to compare with.
+                self.previous_motion = None;
             }
         }
         let full = cut
@@ -330,7 +489,7 @@ impl Analyzer {
             || self.frames_since_full_detection + 1 >= self.config.full_detection_interval.max(1);
         let local = !full
             && self.frames_since_detection + 1 >= self.config.detection_interval.max(1)
-            && !self.tracker.tracks().is_empty();
+            && (!self.tracker.tracks().is_empty() || !self.pending_weak.is_empty());
         if !full && !local {
             self.frames_since_detection += 1;
             self.frames_since_full_detection += 1;
@@ -342,7 +501,7 @@ impl Analyzer {
             } else {
                 self.frames_since_full_detection += 1;
             }
-            let boxes = if full {
+            let (mut boxes, mut confirmed) = if full {
                 let mut detection = self.config.detection;
                 if cut || self.frames == 1 {
                     self.periodic_full_detections = 0;
@@ -355,10 +514,13 @@ impl Analyzer {
                         detection.upsample = 0;
                     }
                 }
-                self.pipeline.detect(frame, &detection)
+                self.detect_confirmed(frame, detection)
             } else {
-                self.detect_near_tracks(frame)
+                (self.detect_near_tracks(frame), HashMap::new())
             };
+            if !cut {
+                self.recheck_pending_weak(frame, &mut boxes, &mut confirmed);
+            }
             let rects: Vec<Rect> = boxes
                 .iter()
                 .map(|b| Rect::new(b.x as f32, b.y as f32, b.width as f32, b.height as f32))
@@ -393,7 +555,7 @@ impl Analyzer {
                 })
                 .collect();
             let due_boxes: Vec<FaceBox> = due.iter().map(|(_, b)| *b).collect();
-            let encodings = self.encode_parallel(frame, &due_boxes);
+            let encodings = self.encode_reusing(frame, &due_boxes, &confirmed);
             for ((id, _), encoding) in due.iter().zip(&encodings) {
                 let p = self.classifier.classify(encoding);
                 // "Unknown" from one blurry or turned frame is weaker evidence than a match: a
@@ -449,6 +611,13 @@ impl Analyzer {
         results.sort_by_key(|r| (r.rect.x, r.rect.y));
         results
     }
+}
+
+/// Whether `b` overlaps one of `boxes` (IoU above 0.3, or one's centre inside the other).
+fn overlaps_any(b: &FaceBox, boxes: &[FaceBox]) -> bool {
+    boxes
+        .iter()
+        .any(|k| k.iou(b) > 0.3 || b.center_inside(k) || k.center_inside(b))
 }
 
 /// The part of `rect` inside the frame, as whole pixels; `None` when nothing is left.

@@ -13,6 +13,7 @@ pub mod evaluation;
 pub mod face;
 pub mod hog;
 pub mod model;
+pub mod motion;
 pub mod scene_cut;
 pub mod subtitles;
 pub mod tracker;

@@ -12,7 +12,7 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use super::Detector;
-use crate::analyzer::{Analyzer, AnalyzerConfig, FaceResult};
+use crate::analyzer::{Analyzer, AnalyzerConfig, DEFAULT_WEAK_DETECTION_SCORE, FaceResult};
 use crate::draw::{self, DrawStyle, FaceLabel, Rgb};
 use crate::face::{
     DetectionConfig, DetectorKind, FacePipeline, FrameRef, PixelLayout, Weights, WeightsConfig,
@@ -66,6 +66,7 @@ struct Settings {
     n_threads: u32,
     known_color: u32,
     unknown_color: u32,
+    weak_detection_score: f64,
 }
 
 impl Default for Settings {
@@ -89,6 +90,7 @@ impl Default for Settings {
             n_threads: DEFAULT_N_THREADS,
             known_color: draw::DEFAULT_CONFIDENT_ARGB,
             unknown_color: draw::DEFAULT_UNSURE_ARGB,
+            weak_detection_score: DEFAULT_WEAK_DETECTION_SCORE,
         }
     }
 }
@@ -111,6 +113,7 @@ impl Settings {
             full_detection_interval: self.full_detection_interval.max(1),
             reencode_interval: self.reencode_interval.max(1),
             threads: self.threads(),
+            weak_detection_score: self.weak_detection_score,
             ..AnalyzerConfig::default()
         }
     }
@@ -418,6 +421,14 @@ impl ObjectImpl for FaceIdOverlay {
                     .default_value(DEFAULT_FULL_DETECTION_INTERVAL)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecDouble::builder("weak-detection-score")
+                    .nick("Weak detection score")
+                    .blurb("HOG detector: faces scoring below dlib's usual cut (0) but at least this (down to -2) are kept only when recognised as a known person. Finds faces smeared by fast pans; strangers and clutter at such scores are dropped. 0: only dlib's usual detections")
+                    .minimum(-2.0)
+                    .maximum(0.0)
+                    .default_value(DEFAULT_WEAK_DETECTION_SCORE)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecUInt::builder("reencode-interval")
                     .nick("Re-encode interval")
                     .blurb("With tracking: encode a followed face again every this many frames (it is always encoded when its track starts); the name is voted over the recent encodings")
@@ -471,6 +482,9 @@ impl ObjectImpl for FaceIdOverlay {
             "reencode-interval" => {
                 settings.reencode_interval = value.get().expect("type checked upstream")
             }
+            "weak-detection-score" => {
+                settings.weak_detection_score = value.get().expect("type checked upstream")
+            }
             "full-detection-interval" => {
                 settings.full_detection_interval = value.get().expect("type checked upstream")
             }
@@ -505,6 +519,7 @@ impl ObjectImpl for FaceIdOverlay {
             "detection-interval" => settings.detection_interval.to_value(),
             "reencode-interval" => settings.reencode_interval.to_value(),
             "full-detection-interval" => settings.full_detection_interval.to_value(),
+            "weak-detection-score" => settings.weak_detection_score.to_value(),
             "n-threads" => settings.n_threads.to_value(),
             "known-color" => settings.known_color.to_value(),
             "unknown-color" => settings.unknown_color.to_value(),

@@ -70,6 +70,11 @@ pub fn decode(path: &Path) -> gst::Sample {
 
 /// Frame `index` (counting from 0) of a video file as a BGRx sample.
 pub fn video_frame(path: &Path, index: usize) -> gst::Sample {
+    video_frames(path, index, index).pop().unwrap()
+}
+
+/// Frames `first..=last` (counting from 0) of a video file as BGRx samples.
+pub fn video_frames(path: &Path, first: usize, last: usize) -> Vec<gst::Sample> {
     init();
     let pipeline = gst::parse::launch(&format!(
         "filesrc location=\"{}\" ! decodebin ! videoconvert ! video/x-raw,format=BGRx ! appsink name=sink sync=false",
@@ -83,15 +88,17 @@ pub fn video_frame(path: &Path, index: usize) -> gst::Sample {
         .and_then(|s| s.downcast::<gst_app::AppSink>().ok())
         .expect("appsink");
     pipeline.set_state(gst::State::Playing).expect("plays");
-    let mut found = None;
-    for _ in 0..=index {
-        found = sink.try_pull_sample(gst::ClockTime::from_seconds(30));
-        if found.is_none() {
-            break;
+    let mut frames = Vec::new();
+    for index in 0..=last {
+        let sample = sink
+            .try_pull_sample(gst::ClockTime::from_seconds(30))
+            .unwrap_or_else(|| panic!("{} has a frame {index}", path.display()));
+        if index >= first {
+            frames.push(sample);
         }
     }
     pipeline.set_state(gst::State::Null).expect("stops");
-    found.unwrap_or_else(|| panic!("{} has a frame {index}", path.display()))
+    frames
 }
 
 /// The ground-truth face boxes of one frame of `samples/clips/bbt_mv_720p.mp4`:
