@@ -577,8 +577,9 @@ pub fn calibrate_unknown_distance(photos: &[Photo]) -> f32 {
 /// (each copy against the other photos and copies of its person, and against everyone else's);
 /// a blurred match must be that much closer. 0 when there are no copies or too few photos.
 ///
-/// `photos[i]` and `blurred[i]` are one photo and its copy (`None`: no copy).
-pub fn calibrate_blur_penalty(photos: &[Photo], blurred: &[Option<Encoding>]) -> f32 {
+/// `photos[i]` and `blurred[i]` are one photo and its copy (`None`: no copy); `sharp` is
+/// [`calibrate_unknown_distance`] of `photos`.
+pub fn calibrate_blur_penalty(photos: &[Photo], blurred: &[Option<Encoding>], sharp: f32) -> f32 {
     if blurred.len() != photos.len() {
         return 0.0;
     }
@@ -617,7 +618,6 @@ pub fn calibrate_blur_penalty(photos: &[Photo], blurred: &[Option<Encoding>]) ->
     if intra.is_empty() || inter.is_empty() {
         return 0.0;
     }
-    let sharp = calibrate_unknown_distance(photos);
     let blurred_threshold =
         0.5 * (percentile(&mut intra, INTRA_PERCENTILE) + percentile(&mut inter, INTER_PERCENTILE));
     let penalty = sharp - blurred_threshold;
@@ -1180,18 +1180,22 @@ mod tests {
                 Some(e)
             })
             .collect();
-        let penalty = calibrate_blur_penalty(&photos, &pulled);
+        let sharp = calibrate_unknown_distance(&photos);
+        let penalty = calibrate_blur_penalty(&photos, &pulled, sharp);
         assert!(penalty > 0.05 && penalty <= MAX_BLUR_PENALTY, "{penalty}");
         // Copies as distinct as the photos cost (almost) nothing.
         let same: Vec<Option<Encoding>> = photos.iter().map(|p| Some(p.encoding)).collect();
-        assert!(calibrate_blur_penalty(&photos, &same) < 0.02);
+        assert!(calibrate_blur_penalty(&photos, &same, sharp) < 0.02);
         // No copies, or a mismatched list: no penalty.
         assert_eq!(
-            calibrate_blur_penalty(&photos, &vec![None; photos.len()]),
+            calibrate_blur_penalty(&photos, &vec![None; photos.len()], sharp),
             0.0
         );
-        assert_eq!(calibrate_blur_penalty(&photos, &pulled[1..]), 0.0);
-        assert_eq!(calibrate_blur_penalty(&[], &[]), 0.0);
+        assert_eq!(calibrate_blur_penalty(&photos, &pulled[1..], sharp), 0.0);
+        assert_eq!(
+            calibrate_blur_penalty(&[], &[], DEFAULT_UNKNOWN_DISTANCE),
+            0.0
+        );
     }
 
     #[test]

@@ -584,12 +584,11 @@ impl Model {
             .filter(|(_, v)| v.is_none())
             .map(|(p, _)| p)
             .collect();
-        let unknown_distance = options
-            .unknown_distance
-            .unwrap_or_else(|| cleaning::calibrate_unknown_distance(&kept_photos));
+        let calibrated = cleaning::calibrate_unknown_distance(&kept_photos);
+        let unknown_distance = options.unknown_distance.unwrap_or(calibrated);
         let samples = kept;
         let blurred: Vec<Option<Encoding>> = samples.iter().map(|s| s.motion_blurred).collect();
-        let blur_penalty = cleaning::calibrate_blur_penalty(&kept_photos, &blurred);
+        let blur_penalty = cleaning::calibrate_blur_penalty(&kept_photos, &blurred, calibrated);
 
         let softmax = if kept_labels.len() == 1 {
             Softmax::uniform(1)
