@@ -14,6 +14,24 @@ fn faceid() -> Command {
     Command::new(env!("CARGO_BIN_EXE_faceid"))
 }
 
+/// `faceid train DIR -o MODEL`, asserting success; its standard output.
+fn train_folder(dir: &Path, model: &Path) -> String {
+    let out = faceid()
+        .arg("train")
+        .arg(dir)
+        .arg("-o")
+        .arg(model)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 /// Buffers in the first video and audio streams of an MP4 (one H.264 buffer per frame).
 fn count_mp4_streams(path: &Path) -> (u64, u64) {
     count_streams(path, "qtdemux")
@@ -177,19 +195,7 @@ fn check_subtitles(vtt: &str) {
 fn train_then_annotate_the_sample_clip_keeping_its_audio() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("people.faceid");
-    let out = faceid()
-        .arg("train")
-        .arg(samples().join("fr_examples"))
-        .arg("-o")
-        .arg(&model)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = train_folder(&samples().join("fr_examples"), &model);
     assert!(stdout.contains("lin_manuel_miranda"), "{stdout}");
     assert!(model.exists());
 
@@ -495,18 +501,7 @@ fn eval_reports_accuracy_strangers_and_confusion_on_held_out_photos() {
         std::fs::copy(&p, eval_dir.join("unknown").join(p.file_name().unwrap())).unwrap();
     }
     let model = dir.path().join("bbt.faceid");
-    let out = faceid()
-        .arg("train")
-        .arg(&train_dir)
-        .arg("-o")
-        .arg(&model)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    train_folder(&train_dir, &model);
     let out = faceid()
         .arg("eval")
         .arg(&eval_dir)
@@ -531,18 +526,7 @@ fn leave_one_out_on_the_johns_names_every_photo_right() {
     // trained on the other photos, must get its own John.
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("johns.faceid");
-    let out = faceid()
-        .arg("train")
-        .arg(samples().join("johns"))
-        .arg("-o")
-        .arg(&model)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    train_folder(&samples().join("johns"), &model);
     let out = faceid()
         .args(["eval", "--leave-one-out", "-m"])
         .arg(&model)
@@ -606,22 +590,6 @@ fn train_on_a_folder_of_non_images_fails_and_keeps_the_old_model() {
     }
     assert!(stderr.contains("no person could be trained"), "{stderr}");
     assert_eq!(std::fs::read(&model).unwrap(), b"the previous model");
-}
-
-/// `faceid train DIR -o MODEL`, asserting success.
-fn train_folder(dir: &Path, model: &Path) {
-    let out = faceid()
-        .arg("train")
-        .arg(dir)
-        .arg("-o")
-        .arg(model)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// `faceid eval` of MODEL on the sample clip against its ground truth: the score line.

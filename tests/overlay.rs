@@ -830,20 +830,7 @@ fn a_face_smeared_by_a_fast_pan_is_found_by_a_weak_detection_confirmed_by_its_na
     // detection-interval of 3).
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("clip.faceid");
-    for person in BBT {
-        let mut photos: Vec<_> =
-            std::fs::read_dir(samples().join("clips/bbt_mv_720p-train").join(person))
-                .unwrap()
-                .flatten()
-                .map(|e| e.path())
-                .collect();
-        photos.sort();
-        let result = train(
-            &photos,
-            &[("label", &person), ("location", &model.to_str().unwrap())],
-        );
-        assert!(result.error.is_none(), "{}", result.error_text());
-    }
+    train_clip_model(&model, true);
     let frames = video_frames(&samples().join("clips/bbt_mv_720p.mp4"), 503, 507);
     let truth = clip_ground_truth(507);
     let near = |faces: &[(u32, u32, u32, u32, Option<String>)], who: &str| {

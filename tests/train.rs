@@ -233,27 +233,9 @@ fn wrong_people_and_duplicates_are_left_out_and_reported() {
     }
 }
 
-/// Trains a model of the 8 bbt people on the clip's training photos (3 each).
+/// The clip's model (see `train_clip_model`), loaded.
 fn clip_model(path: &std::path::Path, motion_blur_copies: bool) -> Model {
-    for person in BBT {
-        let mut photos: Vec<_> =
-            std::fs::read_dir(samples().join("clips/bbt_mv_720p-train").join(person))
-                .unwrap()
-                .flatten()
-                .map(|e| e.path())
-                .collect();
-        photos.sort();
-        let result = train(
-            &photos,
-            &[
-                ("label", &person),
-                ("location", &path.to_str().unwrap()),
-                ("append", &true),
-                ("motion-blur-copies", &motion_blur_copies),
-            ],
-        );
-        assert!(result.error.is_none(), "{}", result.error_text());
-    }
+    train_clip_model(path, motion_blur_copies);
     Model::load(path).unwrap()
 }
 
@@ -261,7 +243,7 @@ fn clip_model(path: &std::path::Path, motion_blur_copies: bool) -> Model {
 fn a_face_smeared_by_a_fast_pan_is_named_thanks_to_motion_blur_copies() {
     use gstfaceid::augment::{motion_blur_length, motion_blurred_copy};
     use gstfaceid::face::{
-        DetectionConfig, FaceBox, FacePipeline, FrameRef, PixelLayout, Weights, WeightsConfig,
+        DetectionConfig, FaceBox, FacePipeline, FrameRef, Weights, WeightsConfig,
         resolve_models_dir,
     };
     use gstfaceid::model::Classifier;
@@ -288,16 +270,8 @@ fn a_face_smeared_by_a_fast_pan_is_named_thanks_to_motion_blur_copies() {
     // smeared sideways; the ground truth says where.
     let clip = samples().join("clips/bbt_mv_720p.mp4");
     let frame = video_frame(&clip, 540);
-    let info = gst_video::VideoInfo::from_caps(frame.caps().unwrap()).unwrap();
     let map = frame.buffer().unwrap().map_readable().unwrap();
-    let view = FrameRef::new(
-        map.as_slice(),
-        info.width() as usize,
-        info.height() as usize,
-        info.stride()[0] as usize,
-        PixelLayout::Bgrx,
-    )
-    .unwrap();
+    let view = bgrx_view(&frame, map.as_slice());
     let (label, _, [x, y, w, h]) = clip_ground_truth(540)
         .into_iter()
         .find(|(_, track, _)| *track == 20)
@@ -335,16 +309,8 @@ fn a_face_smeared_by_a_fast_pan_is_named_thanks_to_motion_blur_copies() {
         }
         for photo in std::fs::read_dir(person.path()).unwrap().flatten() {
             let sample = decode(&photo.path());
-            let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
             let map = sample.buffer().unwrap().map_readable().unwrap();
-            let view = FrameRef::new(
-                map.as_slice(),
-                info.width() as usize,
-                info.height() as usize,
-                info.stride()[0] as usize,
-                PixelLayout::Bgrx,
-            )
-            .unwrap();
+            let view = bgrx_view(&sample, map.as_slice());
             let Some(face) = pipeline
                 .detect(&view, &DetectionConfig::default())
                 .into_iter()

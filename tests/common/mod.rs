@@ -48,24 +48,7 @@ pub fn bbt_photos(person: &str, numbers: impl IntoIterator<Item = u32>) -> Vec<P
 
 /// First frame of an image or video file as a BGRx sample.
 pub fn decode(path: &Path) -> gst::Sample {
-    init();
-    let pipeline = gst::parse::launch(&format!(
-        "filesrc location=\"{}\" ! decodebin ! videoconvert ! video/x-raw,format=BGRx ! appsink name=sink sync=false",
-        path.display()
-    ))
-    .expect("decode pipeline")
-    .downcast::<gst::Pipeline>()
-    .expect("a pipeline");
-    let sink = pipeline
-        .by_name("sink")
-        .and_then(|s| s.downcast::<gst_app::AppSink>().ok())
-        .expect("appsink");
-    pipeline.set_state(gst::State::Playing).expect("plays");
-    let sample = sink
-        .try_pull_sample(gst::ClockTime::from_seconds(30))
-        .unwrap_or_else(|| panic!("{} decodes", path.display()));
-    pipeline.set_state(gst::State::Null).expect("stops");
-    sample
+    video_frame(path, 0)
 }
 
 /// Frame `index` (counting from 0) of a video file as a BGRx sample.
@@ -128,6 +111,42 @@ pub fn clip_ground_truth(frame: usize) -> Vec<(String, u64, [i32; 4])> {
             )
         })
         .collect()
+}
+
+/// A BGRx sample's pixels (mapped by the caller) as a frame for the face pipeline.
+pub fn bgrx_view<'a>(sample: &gst::Sample, data: &'a [u8]) -> gstfaceid::face::FrameRef<'a> {
+    let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
+    gstfaceid::face::FrameRef::new(
+        data,
+        info.width() as usize,
+        info.height() as usize,
+        info.stride()[0] as usize,
+        gstfaceid::face::PixelLayout::Bgrx,
+    )
+    .unwrap()
+}
+
+/// Trains a model of the 8 bbt people on the sample clip's training photos (3 each) into
+/// `path`, with or without motion-blurred copies.
+pub fn train_clip_model(path: &Path, motion_blur_copies: bool) {
+    for person in BBT {
+        let mut photos: Vec<_> =
+            std::fs::read_dir(samples().join("clips/bbt_mv_720p-train").join(person))
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .collect();
+        photos.sort();
+        let result = train(
+            &photos,
+            &[
+                ("label", &person),
+                ("location", &path.to_str().unwrap()),
+                ("motion-blur-copies", &motion_blur_copies),
+            ],
+        );
+        assert!(result.error.is_none(), "{}", result.error_text());
+    }
 }
 
 /// What a pipeline ended with.
