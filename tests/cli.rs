@@ -463,6 +463,68 @@ fn train_reports_photos_left_out_and_refuses_an_empty_folder() {
     assert!(model.exists(), "the earlier model is kept");
 }
 
+/// Writes `photo` as a phone would: the pixels turned a quarter to the left and EXIF orientation
+/// 6 ("rotate 90° clockwise to view"), which viewers apply.
+fn write_phone_photo(photo: &Path, out: &Path) {
+    init();
+    let pipeline = gst::parse::launch(&format!(
+        "filesrc location=\"{}\" ! decodebin ! videoconvert ! videoflip video-direction=90l ! videoconvert ! jpegenc ! taginject tags=\"image-orientation=rotate-90\" ! jifmux ! filesink location=\"{}\"",
+        photo.display(),
+        out.display()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let result = run(&pipeline);
+    assert!(result.error.is_none(), "{}", result.error_text());
+}
+
+#[test]
+fn phone_photos_train_upright_and_the_model_names_photos_without_their_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    // An absolute path with a user name in it, as a fan's home folder would be.
+    let photos = dir.path().join("home-of-mina").join("photos");
+    for person in ["joe_biden", "barack_obama"] {
+        std::fs::create_dir_all(photos.join(person)).unwrap();
+    }
+    let obama = samples().join("fr_examples/barack_obama/obama.jpg");
+    let phone = photos.join("barack_obama/IMG_0001.jpg");
+    write_phone_photo(&obama, &phone);
+    for p in ["biden.jpg", "biden2.jpg"] {
+        std::fs::copy(
+            samples().join("fr_examples/joe_biden").join(p),
+            photos.join("joe_biden").join(p),
+        )
+        .unwrap();
+    }
+    // The photo really is stored sideways: read without its orientation, no face is found.
+    let scratch = dir.path().join("sideways.faceid");
+    let sideways = train(
+        std::slice::from_ref(&phone),
+        &[
+            ("label", &"barack_obama"),
+            ("location", &scratch.to_str().unwrap()),
+        ],
+    );
+    let message = sideways
+        .message("faceidtrain-frame")
+        .expect("a photo message");
+    assert_eq!(message.get::<u32>("faces").unwrap(), 0, "{message:?}");
+
+    let model = dir.path().join("people.faceid");
+    let stdout = train_folder(&photos, &model);
+    assert!(!stdout.contains("IMG_0001.jpg: left out"), "{stdout}");
+    let text = std::fs::read_to_string(&model).unwrap();
+    assert!(
+        text.contains("\"source\":\"barack_obama/IMG_0001.jpg\""),
+        "the photo is named inside the training folder"
+    );
+    let folder = photos.to_string_lossy();
+    assert!(!text.contains(folder.as_ref()), "no absolute path");
+    assert!(!text.contains("home-of-mina"), "no user name");
+    assert!(!text.contains(&*dir.path().to_string_lossy()));
+}
+
 #[test]
 fn eval_reports_accuracy_strangers_and_confusion_on_held_out_photos() {
     let dir = tempfile::tempdir().unwrap();

@@ -82,19 +82,36 @@ pub fn list_people(dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)>, String> {
     Ok(people)
 }
 
-/// Decodes one image file into a BGRx sample (keeps its own size).
+/// Whether `path` starts like a JPEG file (FF D8 FF).
+fn is_jpeg(path: &Path) -> bool {
+    let mut magic = [0u8; 3];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| magic == [0xff, 0xd8, 0xff])
+}
+
+/// Decodes one image file into an upright BGRx sample (keeps its own size). A phone photo
+/// stores its pixels sideways with an EXIF orientation that viewers apply: `jpegparse` turns it
+/// into GStreamer's `image-orientation` tag (decodebin does not plug a parser for JPEG) and
+/// `videoflip video-direction=auto` applies it, so the face is upright for the detector.
 pub fn decode_image(path: &Path) -> Result<gst::Sample, String> {
     let pipeline = gst::Pipeline::new();
+    let make = |name: &str| {
+        gst::ElementFactory::make(name)
+            .build()
+            .map_err(|e| format!("{name}: {e}"))
+    };
     let src = gst::ElementFactory::make("filesrc")
         .property("location", path)
         .build()
         .map_err(|e| e.to_string())?;
-    let decode = gst::ElementFactory::make("decodebin")
+    let decode = make("decodebin")?;
+    let convert = make("videoconvert")?;
+    let flip = gst::ElementFactory::make("videoflip")
+        .property_from_str("video-direction", "auto")
         .build()
-        .map_err(|e| e.to_string())?;
-    let convert = gst::ElementFactory::make("videoconvert")
-        .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("videoflip: {e}"))?;
+    let convert_out = make("videoconvert")?;
     let sink = gst_app::AppSink::builder()
         .caps(
             &gst_video::VideoCapsBuilder::new()
@@ -104,10 +121,24 @@ pub fn decode_image(path: &Path) -> Result<gst::Sample, String> {
         .sync(false)
         .build();
     pipeline
-        .add_many([&src, &decode, &convert, sink.upcast_ref()])
+        .add_many([
+            &src,
+            &decode,
+            &convert,
+            &flip,
+            &convert_out,
+            sink.upcast_ref(),
+        ])
         .map_err(|e| e.to_string())?;
-    src.link(&decode).map_err(|e| e.to_string())?;
-    convert.link(&sink).map_err(|e| e.to_string())?;
+    if is_jpeg(path) {
+        let parse = make("jpegparse")?;
+        pipeline.add(&parse).map_err(|e| e.to_string())?;
+        gst::Element::link_many([&src, &parse, &decode]).map_err(|e| e.to_string())?;
+    } else {
+        src.link(&decode).map_err(|e| e.to_string())?;
+    }
+    gst::Element::link_many([&convert, &flip, &convert_out, sink.upcast_ref()])
+        .map_err(|e| e.to_string())?;
     let convert_weak = convert.downgrade();
     decode.connect_pad_added(move |_, pad| {
         if let Some(convert) = convert_weak.upgrade()
@@ -140,6 +171,18 @@ pub fn decode_image(path: &Path) -> Result<gst::Sample, String> {
     })();
     let _ = pipeline.set_state(gst::State::Null);
     result
+}
+
+/// How a photo is named in the model file: its path inside the training folder (`jimin/01.jpg`),
+/// never where that folder is. Model files get shared, and an absolute path would tell strangers
+/// the user's name and folders.
+fn shared_name(dir: &Path, photo: &Path) -> String {
+    photo
+        .strip_prefix(dir)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| PathBuf::from(photo.file_name().unwrap_or_default()))
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Result of one person's training pipeline.
@@ -250,8 +293,8 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
     let mut progress = Progress::new("train");
     let mut done = 0u64;
     let mut table: Vec<(String, Vec<PhotoReport>, Option<String>)> = Vec::new();
-    // (label, source the element gave the photo) -> file, to name files in the model and report.
-    let mut sources: std::collections::HashMap<(String, String), PathBuf> = Default::default();
+    // (label, source the element gave the photo) -> the photo's name in the model and report.
+    let mut sources: std::collections::HashMap<(String, String), String> = Default::default();
     for (label, photos) in &people {
         let mut reports = Vec::new();
         let mut samples = Vec::new();
@@ -283,7 +326,10 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
             train_person(args, label, &samples, &partial, append)?
         };
         for (i, path) in pushed.iter().enumerate() {
-            sources.insert((label.clone(), format!("frame {i}")), path.clone());
+            sources.insert(
+                (label.clone(), format!("frame {i}")),
+                shared_name(&args.dir, path),
+            );
         }
         for (i, path) in pushed.into_iter().enumerate() {
             let outcome = match run.outcomes.get(i).map(String::as_str) {
@@ -303,7 +349,7 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
     progress.finish();
 
     // Name the photos in the model by their files, and mark the ones the cleaning left out.
-    let mut left_out: std::collections::HashMap<PathBuf, String> = Default::default();
+    let mut left_out: std::collections::HashMap<String, String> = Default::default();
     if append {
         let mut model = Model::load(&partial).map_err(|e| e.to_string())?;
         let labels = model.labels.clone();
@@ -312,8 +358,8 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
                 labels.get(label).cloned().unwrap_or_default(),
                 source.clone(),
             );
-            if let Some(path) = sources.get(&key) {
-                *source = path.display().to_string();
+            if let Some(name) = sources.get(&key) {
+                source.clone_from(name);
             }
         };
         for sample in &mut model.samples {
@@ -321,12 +367,10 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         }
         for l in &mut model.left_out {
             rename(l.sample.label, &mut l.sample.source);
-            for ((label, source), path) in &sources {
-                l.reason = l
-                    .reason
-                    .replace(&format!("{source} of {label}"), &path.display().to_string());
+            for ((label, source), name) in &sources {
+                l.reason = l.reason.replace(&format!("{source} of {label}"), name);
             }
-            left_out.insert(PathBuf::from(&l.sample.source), l.reason.clone());
+            left_out.insert(l.sample.source.clone(), l.reason.clone());
         }
         model.save(&partial).map_err(|e| e.to_string())?;
         if let Some(report) = &args.report {
@@ -339,7 +383,7 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
     }
     for (_, reports, _) in &mut table {
         for r in reports.iter_mut() {
-            if let Some(reason) = left_out.get(&r.path) {
+            if let Some(reason) = left_out.get(&shared_name(&args.dir, &r.path)) {
                 r.outcome = format!("left out: {reason}");
             }
         }
