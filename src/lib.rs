@@ -11,6 +11,7 @@ pub mod draw;
 pub mod encoding;
 pub mod evaluation;
 pub mod face;
+pub mod group_photo;
 pub mod hog;
 pub mod model;
 pub mod motion;

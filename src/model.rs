@@ -159,6 +159,33 @@ pub fn is_duplicate_reason(reason: &str) -> bool {
     reason.starts_with("duplicate")
 }
 
+/// Whether a left-out photo is a group photo none of whose faces could be told to be its
+/// person ([`crate::group_photo`]): its stored encoding is only the best guess, never trained on.
+pub fn is_group_photo_reason(reason: &str) -> bool {
+    reason.starts_with(GROUP_PHOTO_REASON_PREFIX)
+}
+
+const GROUP_PHOTO_REASON_PREFIX: &str = "a photo of ";
+
+/// One face of a training photo with several faces, with its motion-blurred copy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupFace {
+    /// The face's encoding.
+    pub encoding: Encoding,
+    /// Its motion-blurred copy's encoding, when made.
+    pub motion_blurred: Option<Encoding>,
+    /// Its box area in pixels.
+    pub area: i64,
+}
+
+/// A training photo with several faces, decided at training time.
+#[derive(Clone, Debug)]
+struct GroupPhoto {
+    label: usize,
+    faces: Vec<GroupFace>,
+    source: String,
+}
+
 /// A trained face model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
@@ -224,7 +251,8 @@ impl fmt::Display for ModelError {
             ),
             ModelError::NoSamples => write!(
                 f,
-                "no usable face to train on: every photo had no face or more than one face"
+                "no usable face to train on: every photo had no face, or several faces none of \
+                 which is clearly the person"
             ),
             ModelError::Training(why) => write!(f, "training failed: {why}"),
         }
@@ -268,6 +296,7 @@ fn describe(reason: &Reason, samples: &[Sample], labels: &[String]) -> String {
 pub struct TrainingSet {
     labels: Vec<String>,
     samples: Vec<Sample>,
+    group_photos: Vec<GroupPhoto>,
     renewed: Vec<bool>,
 }
 
@@ -281,8 +310,14 @@ impl TrainingSet {
                     .samples
                     .iter()
                     .cloned()
-                    .chain(m.left_out.iter().map(|l| l.sample.clone()))
+                    .chain(
+                        m.left_out
+                            .iter()
+                            .filter(|l| !is_group_photo_reason(&l.reason))
+                            .map(|l| l.sample.clone()),
+                    )
                     .collect(),
+                group_photos: Vec::new(),
                 renewed: vec![false; m.labels.len()],
             },
             None => TrainingSet::default(),
@@ -297,6 +332,32 @@ impl TrainingSet {
         motion_blurred: Option<Encoding>,
         source: String,
     ) {
+        let index = self.renew(label);
+        self.samples.push(Sample {
+            label: index,
+            encoding,
+            source,
+            motion_blurred,
+        });
+    }
+
+    /// Adds a photo with several faces for `label`; which face is the person is decided when
+    /// training, against the person's photos with one face ([`crate::group_photo`]).
+    pub fn add_group_photo(&mut self, label: &str, faces: Vec<GroupFace>, source: String) {
+        if faces.is_empty() {
+            return;
+        }
+        let index = self.renew(label);
+        self.group_photos.push(GroupPhoto {
+            label: index,
+            faces,
+            source,
+        });
+    }
+
+    /// The index of `label`, whose earlier photos (from an appended model) make way for this
+    /// session's.
+    fn renew(&mut self, label: &str) -> usize {
         let index = match self.labels.iter().position(|l| l == label) {
             Some(i) => i,
             None => {
@@ -309,12 +370,76 @@ impl TrainingSet {
             self.samples.retain(|s| s.label != index);
             self.renewed[index] = true;
         }
-        self.samples.push(Sample {
-            label: index,
-            encoding,
-            source,
-            motion_blurred,
-        });
+        index
+    }
+
+    /// Decides each group photo: the chosen face joins the samples; the others come back as
+    /// left-out photos with the reason.
+    fn resolve_group_photos(&mut self) -> Vec<LeftOut> {
+        let photos = std::mem::take(&mut self.group_photos);
+        let means: Vec<Option<Encoding>> = (0..self.labels.len())
+            .map(|label| {
+                let own: Vec<&Encoding> = self
+                    .samples
+                    .iter()
+                    .filter(|s| s.label == label)
+                    .map(|s| &s.encoding)
+                    .collect();
+                crate::group_photo::mean(&own)
+            })
+            .collect();
+        let mut unresolved = Vec::new();
+        for photo in photos {
+            let own: Vec<&Encoding> = self
+                .samples
+                .iter()
+                .filter(|s| s.label == photo.label)
+                .map(|s| &s.encoding)
+                .collect();
+            let others: Vec<Encoding> = means
+                .iter()
+                .enumerate()
+                .filter(|(l, _)| *l != photo.label)
+                .filter_map(|(_, m)| *m)
+                .collect();
+            let candidates: Vec<crate::group_photo::Candidate> = photo
+                .faces
+                .iter()
+                .map(|f| crate::group_photo::Candidate {
+                    encoding: f.encoding,
+                    area: f.area,
+                })
+                .collect();
+            match crate::group_photo::choose_face(&candidates, &own, &others) {
+                Ok(i) => {
+                    let face = &photo.faces[i];
+                    self.samples.push(Sample {
+                        label: photo.label,
+                        encoding: face.encoding,
+                        source: photo.source,
+                        motion_blurred: face.motion_blurred,
+                    });
+                }
+                Err(why) => {
+                    let face = photo
+                        .faces
+                        .iter()
+                        .max_by_key(|f| f.area)
+                        .unwrap_or(&photo.faces[0]);
+                    let label = self.labels.get(photo.label).map_or("", String::as_str);
+                    unresolved.push(LeftOut {
+                        reason: why.describe(photo.faces.len(), label),
+                        sample: Sample {
+                            label: photo.label,
+                            encoding: face.encoding,
+                            source: photo.source,
+                            motion_blurred: face.motion_blurred,
+                        },
+                    });
+                }
+            }
+        }
+        unresolved
     }
 
     /// Encodings added in this session, per label (labels in model order, zero when none).
@@ -337,9 +462,24 @@ impl TrainingSet {
         self.renewed.iter().any(|r| *r)
     }
 
-    /// Trains a model over every photo.
-    pub fn train(self, encoder: EncoderId, options: &TrainOptions) -> Result<Model, ModelError> {
-        Model::train(self.labels, self.samples, encoder, options)
+    /// Trains a model over every photo. A label whose photos were all group photos none of
+    /// which could be decided is left out of the model.
+    pub fn train(
+        mut self,
+        encoder: EncoderId,
+        options: &TrainOptions,
+    ) -> Result<Model, ModelError> {
+        let unresolved = self.resolve_group_photos();
+        let mut model = Model::train(self.labels.clone(), self.samples, encoder, options)?;
+        // Model::train drops labels without a sample: keep the reasons of those that remain.
+        for mut left in unresolved {
+            let name = &self.labels[left.sample.label];
+            if let Some(index) = model.label_index(name) {
+                left.sample.label = index;
+                model.left_out.push(left);
+            }
+        }
+        Ok(model)
     }
 }
 

@@ -432,6 +432,11 @@ fn train_reports_photos_left_out_and_refuses_an_empty_folder() {
         photos.join("penny/group.jpg"),
     )
     .unwrap();
+    std::fs::copy(
+        samples().join("fr_examples/_group/two_people.jpg"),
+        photos.join("penny/strangers.jpg"),
+    )
+    .unwrap();
     std::fs::write(photos.join("penny/notes.txt"), "not a photo").unwrap();
     let model = dir.path().join("m.faceid");
     let out = faceid()
@@ -443,11 +448,24 @@ fn train_reports_photos_left_out_and_refuses_an_empty_folder() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
+    // The group shot gives penny's face (the one like her other photos); a photo of two
+    // strangers gives none.
+    assert!(!stdout.contains("group.jpg: left out"), "{stdout}");
     assert!(
-        stdout.contains("group.jpg: left out: more than one face"),
+        stdout.contains("strangers.jpg: left out: a photo of 2 faces, none like penny's"),
         "{stdout}"
     );
     assert!(stdout.contains("notes.txt: not an image"), "{stdout}");
+    let trained = gstfaceid::model::Model::load(&model).unwrap();
+    let from_group = trained
+        .samples
+        .iter()
+        .find(|s| s.source == "penny/group.jpg")
+        .expect("the group photo is used");
+    let everyone =
+        gstfaceid::model::Classifier::new(&gstfaceid::model::Model::load(bbt_model()).unwrap());
+    let p = everyone.classify(&from_group.encoding);
+    assert_eq!(everyone.labels()[p.best], "penny", "{p:?}");
 
     let empty = dir.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();

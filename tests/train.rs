@@ -8,12 +8,13 @@ use gst::prelude::*;
 use gstfaceid::model::Model;
 
 #[test]
-fn group_photo_and_no_face_photo_are_skipped_and_counted() {
+fn a_group_photo_gives_the_face_like_the_person_and_a_photo_without_a_face_is_counted() {
     init();
     let dir = tempfile::tempdir().unwrap();
     let location = dir.path().join("m.faceid");
     let mut files = bbt_photos("sheldon", 1..=3);
     files.push(samples().join("bbt/_group/bbt2.jpg")); // leonard and sheldon: which one?
+    files.push(samples().join("fr_examples/_group/two_people.jpg")); // obama and biden only
     files.push(samples().join("bbt/_video/video.mp4")); // faces of 30 px: none found
     let result = train(
         &files,
@@ -32,16 +33,62 @@ fn group_photo_and_no_face_photo_are_skipped_and_counted() {
         .collect();
     assert_eq!(
         outcomes,
-        ["used", "used", "used", "multiple-faces", "no-face"]
+        [
+            "used",
+            "used",
+            "used",
+            "group-photo",
+            "group-photo",
+            "no-face"
+        ]
     );
     let summary = result.message("faceidtrain").expect("summary message");
     assert_eq!(summary.get::<u64>("skipped-no-face").unwrap(), 1);
-    assert_eq!(summary.get::<u64>("skipped-multiple-faces").unwrap(), 1);
-    assert_eq!(summary.get::<u64>("photos").unwrap(), 3);
+    assert_eq!(summary.get::<u64>("group-photos").unwrap(), 2);
+    assert_eq!(summary.get::<u64>("photos").unwrap(), 4);
 
     let model = Model::load(&location).unwrap();
     assert_eq!(model.labels, ["sheldon"]);
-    assert_eq!(model.counts(), [3]);
+    assert_eq!(model.counts(), [4]);
+    // The face kept from bbt2 is sheldon's: nearer his held-out photos than leonard's.
+    let kept = model
+        .samples
+        .iter()
+        .find(|s| s.source == "frame 3")
+        .unwrap();
+    let reference = dir.path().join("held-out.faceid");
+    for person in ["sheldon", "leonard"] {
+        let r = train(
+            &bbt_photos(person, 4..=5),
+            &[
+                ("label", &person),
+                ("location", &reference.to_str().unwrap()),
+            ],
+        );
+        assert!(r.error.is_none(), "{}", r.error_text());
+    }
+    let reference = Model::load(&reference).unwrap();
+    let nearest = |person: &str| {
+        let label = reference.label_index(person).unwrap();
+        reference
+            .samples
+            .iter()
+            .filter(|s| s.label == label)
+            .map(|s| gstfaceid::encoding::distance(&s.encoding, &kept.encoding))
+            .fold(f32::MAX, f32::min)
+    };
+    assert!(nearest("sheldon") < nearest("leonard"));
+    // Obama and Biden are nobody's sheldon: left out, with why.
+    let strangers = model
+        .left_out
+        .iter()
+        .find(|l| l.sample.source == "frame 4")
+        .unwrap();
+    assert!(
+        strangers.reason.starts_with("a photo of 2 faces"),
+        "{}",
+        strangers.reason
+    );
 }
 
 #[test]

@@ -6,6 +6,8 @@
 mod cleaning;
 #[path = "../../src/encoding.rs"]
 mod encoding;
+#[path = "../../src/group_photo.rs"]
+mod group_photo;
 #[path = "../../src/evaluation.rs"]
 mod evaluation;
 #[path = "../../src/model.rs"]

@@ -7,6 +7,8 @@
 mod cleaning;
 #[path = "../../src/encoding.rs"]
 mod encoding;
+#[path = "../../src/group_photo.rs"]
+mod group_photo;
 #[path = "../../src/model.rs"]
 mod model;
 

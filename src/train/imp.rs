@@ -12,10 +12,12 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 
 use crate::face::{
-    DetectionConfig, FacePipeline, FrameRef, PixelLayout, Weights, WeightsConfig,
+    DetectionConfig, FaceBox, FacePipeline, FrameRef, PixelLayout, Weights, WeightsConfig,
     resolve_models_dir,
 };
-use crate::model::{Model, TrainOptions, TrainingSet, is_duplicate_reason, left_out_report};
+use crate::model::{
+    GroupFace, Model, ModelError, TrainOptions, TrainingSet, is_duplicate_reason, left_out_report,
+};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -30,6 +32,8 @@ const DEFAULT_UPSAMPLE: u32 = 1;
 const DEFAULT_JITTERS: u32 = 1;
 const DEFAULT_CLEAN: bool = true;
 const DEFAULT_MOTION_BLUR_COPIES: bool = true;
+/// A photo with no face at `upsample` is looked at again doubled, up to this many times doubled.
+const MAX_RETRY_UPSAMPLE: u32 = 2;
 
 #[derive(Clone, Debug)]
 struct Settings {
@@ -62,12 +66,17 @@ impl Default for Settings {
     }
 }
 
-/// Why a photo was not used.
+/// Faces of a group photo that are encoded, largest first: which one is the person is decided
+/// at EOS, against the person's other photos.
+const MAX_GROUP_PHOTO_FACES: usize = 8;
+
+/// What became of a photo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum FrameOutcome {
     Used,
     NoFace,
-    MultipleFaces,
+    /// Several faces: decided at EOS which one is the person (or none).
+    GroupPhoto,
 }
 
 impl FrameOutcome {
@@ -75,7 +84,7 @@ impl FrameOutcome {
         match self {
             FrameOutcome::Used => "used",
             FrameOutcome::NoFace => "no-face",
-            FrameOutcome::MultipleFaces => "multiple-faces",
+            FrameOutcome::GroupPhoto => "group-photo",
         }
     }
 }
@@ -88,7 +97,7 @@ struct State {
     tag_label: Option<String>,
     frames: u64,
     skipped_no_face: u64,
-    skipped_multiple_faces: u64,
+    group_photos: u64,
 }
 
 #[derive(Default)]
@@ -118,7 +127,7 @@ impl FaceIdTrain {
             .field("location", state.location.to_string_lossy().as_ref())
             .field("frames", state.frames)
             .field("skipped-no-face", state.skipped_no_face)
-            .field("skipped-multiple-faces", state.skipped_multiple_faces)
+            .field("group-photos", state.group_photos)
             .build();
         let added = state.training.added_counts();
         summary.set(
@@ -130,18 +139,22 @@ impl FaceIdTrain {
                     .build()
             })),
         );
-        if !state.training.has_new_samples() {
-            return Err(gst::error_msg!(
+        let no_usable_face = || {
+            gst::error_msg!(
                 gst::StreamError::Failed,
                 (
-                    "No usable face in {} frames ({} without a face, {} with more than one face): \
-                     {} was not written. Give photos that show the person's face alone",
+                    "No usable face in {} frames ({} without a face, {} with several faces none \
+                     of which is clearly the person): {} was not written. Give photos that show \
+                     the person's face",
                     state.frames,
                     state.skipped_no_face,
-                    state.skipped_multiple_faces,
+                    state.group_photos,
                     state.location.display()
                 )
-            ));
+            )
+        };
+        if !state.training.has_new_samples() {
+            return Err(no_usable_face());
         }
         let encoder = state.pipeline.weights().encoder_id().clone();
         let training = std::mem::take(&mut state.training);
@@ -149,9 +162,10 @@ impl FaceIdTrain {
             clean: settings.clean,
             ..TrainOptions::default()
         };
-        let model = training
-            .train(encoder, &options)
-            .map_err(|e| gst::error_msg!(gst::LibraryError::Failed, ("{e}")))?;
+        let model = training.train(encoder, &options).map_err(|e| match e {
+            ModelError::NoSamples => no_usable_face(),
+            e => gst::error_msg!(gst::LibraryError::Failed, ("{e}")),
+        })?;
         if let Some(report) = &settings.report_location {
             let json = report
                 .extension()
@@ -426,7 +440,7 @@ impl BaseSinkImpl for FaceIdTrain {
             tag_label: None,
             frames: 0,
             skipped_no_face: 0,
-            skipped_multiple_faces: 0,
+            group_photos: 0,
         });
         Ok(())
     }
@@ -515,45 +529,56 @@ impl BaseSinkImpl for FaceIdTrain {
                 return Ok(gst::FlowSuccess::Ok);
             }
         };
-        let detection = DetectionConfig {
+        let mut detection = DetectionConfig {
             upsample: settings.upsample,
             ..DetectionConfig::default()
         };
-        let boxes = state.pipeline.detect(&view, &detection);
-        let outcome = match boxes.len() {
-            0 => {
-                state.skipped_no_face += 1;
-                FrameOutcome::NoFace
-            }
-            1 => {
-                let encodings = state.pipeline.encode(&view, &boxes, settings.jitters);
-                match encodings.into_iter().next() {
-                    Some(encoding) => {
-                        let source = format!("frame {index}");
-                        let motion_blurred = settings
-                            .motion_blur_copies
-                            .then(|| {
-                                crate::augment::encode_motion_blurred(
-                                    &state.pipeline,
-                                    &view,
-                                    boxes[0],
-                                    settings.jitters,
-                                )
-                            })
-                            .flatten();
-                        state.training.add(&label, encoding, motion_blurred, source);
-                        FrameOutcome::Used
-                    }
-                    None => {
-                        state.skipped_no_face += 1;
-                        FrameOutcome::NoFace
-                    }
-                }
-            }
-            _ => {
-                state.skipped_multiple_faces += 1;
-                FrameOutcome::MultipleFaces
-            }
+        let mut boxes = state.pipeline.detect(&view, &detection);
+        // Downloaded photos are often thumbnails or crops with a small face: look once more
+        // with the photo doubled (bounded by the detector's pixel budget) before giving up.
+        if boxes.is_empty() && detection.upsample < MAX_RETRY_UPSAMPLE {
+            detection.upsample += 1;
+            boxes = state.pipeline.detect(&view, &detection);
+        }
+        boxes.sort_by_key(|b| std::cmp::Reverse(i64::from(b.width) * i64::from(b.height)));
+        boxes.truncate(MAX_GROUP_PHOTO_FACES);
+        let encodings = state.pipeline.encode(&view, &boxes, settings.jitters);
+        let blurred = |b: FaceBox| {
+            settings
+                .motion_blur_copies
+                .then(|| {
+                    crate::augment::encode_motion_blurred(
+                        &state.pipeline,
+                        &view,
+                        b,
+                        settings.jitters,
+                    )
+                })
+                .flatten()
+        };
+        let source = format!("frame {index}");
+        let outcome = if encodings.len() != boxes.len() || boxes.is_empty() {
+            state.skipped_no_face += 1;
+            FrameOutcome::NoFace
+        } else if boxes.len() == 1 {
+            let motion_blurred = blurred(boxes[0]);
+            state
+                .training
+                .add(&label, encodings[0], motion_blurred, source);
+            FrameOutcome::Used
+        } else {
+            let faces = boxes
+                .iter()
+                .zip(&encodings)
+                .map(|(b, e)| GroupFace {
+                    encoding: *e,
+                    motion_blurred: blurred(*b),
+                    area: i64::from(b.width) * i64::from(b.height),
+                })
+                .collect();
+            state.training.add_group_photo(&label, faces, source);
+            state.group_photos += 1;
+            FrameOutcome::GroupPhoto
         };
         drop(frame);
         drop(guard);

@@ -333,9 +333,9 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         }
         for (i, path) in pushed.into_iter().enumerate() {
             let outcome = match run.outcomes.get(i).map(String::as_str) {
-                Some("used") => "used".to_string(),
+                // A group photo is used unless the model lists it as left out (below).
+                Some("used") | Some("group-photo") => "used".to_string(),
                 Some("no-face") => "left out: no face found".to_string(),
-                Some("multiple-faces") => "left out: more than one face".to_string(),
                 Some(other) => other.to_string(),
                 None => "not processed".to_string(),
             };
