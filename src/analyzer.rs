@@ -17,6 +17,7 @@ use std::collections::HashMap;
 
 use crate::appearance::{self, AppearanceTemplate};
 use crate::face::{DetectionConfig, Encoding, FaceBox, FacePipeline, FrameRef, PixelLayout};
+use crate::identity::{self, Evidence};
 use crate::model::{Classifier, Prediction};
 use crate::motion::MotionMap;
 use crate::scene_cut::{self, SceneCutDetector};
@@ -134,11 +135,11 @@ impl Default for AnalyzerConfig {
     }
 }
 
-/// Per-track data the tracker does not keep: the latest confidences of every person, and the
-/// face's look at its last detection.
+/// Per-track data the tracker does not keep: its recent encodings (the evidence its name is
+/// decided from), and the face's look at its last detection.
 #[derive(Clone, Debug, Default)]
 struct TrackInfo {
-    scores: Vec<f32>,
+    evidence: Evidence,
     template: Option<AppearanceTemplate>,
 }
 
@@ -411,13 +412,11 @@ impl Analyzer {
     fn analyze_alone(&mut self, frame: &FrameRef<'_>) -> Vec<FaceResult> {
         let (boxes, confirmed) = self.detect_confirmed(frame, self.config.detection);
         let encodings = self.encode_reusing(frame, &boxes, &confirmed);
+        let predictions = identity::name_jointly(&self.classifier, &encodings);
         boxes
             .iter()
-            .zip(&encodings)
-            .map(|(rect, encoding)| {
-                let p = self.classifier.classify(encoding);
-                self.result(*rect, &p, None)
-            })
+            .zip(&predictions)
+            .map(|(rect, p)| self.result(*rect, p, None))
             .collect()
     }
 
@@ -557,9 +556,15 @@ impl Analyzer {
             let due_boxes: Vec<FaceBox> = due.iter().map(|(_, b)| *b).collect();
             let encodings = self.encode_reusing(frame, &due_boxes, &confirmed);
             for ((id, _), encoding) in due.iter().zip(&encodings) {
-                let p = self.classifier.classify(encoding);
-                // "Unknown" from one blurry or turned frame is weaker evidence than a match: a
-                // stranger still wins the vote on repeated unknowns, a member is not lost to one.
+                // A track is one person: it is named from the mean of its recent encodings.
+                let evidence = &mut self.track_info.entry(*id).or_default().evidence;
+                evidence.add(*encoding);
+                let Some(mean) = evidence.mean() else {
+                    continue;
+                };
+                let p = self.classifier.classify(&mean);
+                // "Unknown" is weaker evidence than a match: a stranger still wins the vote on
+                // repeated unknowns, a member is not lost to one.
                 let weight = if p.known { 1.0 } else { UNKNOWN_VOTE_WEIGHT };
                 self.tracker.observe(
                     *id,
@@ -569,44 +574,30 @@ impl Analyzer {
                         distance: p.distance,
                     },
                 );
-                self.track_info.entry(*id).or_default().scores = p.scores;
             }
         }
         let live: Vec<TrackId> = self.tracker.tracks().iter().map(|t| t.id).collect();
         self.track_info.retain(|id, _| live.contains(id));
 
-        // Report the faces seen at the last detection, where the track has a name decision.
-        let mut results: Vec<FaceResult> = self
+        // Report the faces seen at the last detection that have been encoded, named together:
+        // two faces of one frame are two people.
+        let shown: Vec<(TrackId, FaceBox, Encoding)> = self
             .tracker
             .tracks()
             .iter()
             .filter(|t| t.missed_detections() <= MAX_MISSES_SHOWN)
             .filter_map(|t| {
-                let identity = t.identity()?;
+                let mean = self.track_info.get(&t.id)?.evidence.mean()?;
                 let rect = clip_box(&t.rect, frame.width, frame.height)?;
-                let scores = self
-                    .track_info
-                    .get(&t.id)
-                    .map(|i| i.scores.clone())
-                    .unwrap_or_default();
-                let best = identity.label.unwrap_or_else(|| {
-                    scores
-                        .iter()
-                        .enumerate()
-                        .max_by(|a, b| a.1.total_cmp(b.1))
-                        .map(|(i, _)| i)
-                        .unwrap_or(0)
-                });
-                Some(self.result_from(
-                    rect,
-                    identity.label,
-                    best,
-                    identity.confidence,
-                    identity.distance,
-                    &scores,
-                    Some(t.id),
-                ))
+                Some((t.id, rect, mean))
             })
+            .collect();
+        let means: Vec<Encoding> = shown.iter().map(|(_, _, m)| *m).collect();
+        let predictions = identity::name_jointly(&self.classifier, &means);
+        let mut results: Vec<FaceResult> = shown
+            .iter()
+            .zip(&predictions)
+            .map(|((id, rect, _), p)| self.result(*rect, p, Some(*id)))
             .collect();
         results.sort_by_key(|r| (r.rect.x, r.rect.y));
         results

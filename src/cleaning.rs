@@ -168,6 +168,10 @@ pub struct Policy {
     pub remove_outliers: bool,
     /// Leave out duplicates (default true).
     pub remove_duplicates: bool,
+    /// Also leave out photos nearer another person's medoid than their own (step 3's "closer
+    /// to" rule; default true). Off when the caller tells members apart itself
+    /// ([`crate::likeness`]): among look-alikes the rule leaves out genuine photos.
+    pub leave_out_closer_to_others: bool,
 }
 
 impl Default for Policy {
@@ -178,6 +182,7 @@ impl Default for Policy {
             min_photos_for_outliers: 3,
             remove_outliers: true,
             remove_duplicates: true,
+            leave_out_closer_to_others: true,
         }
     }
 }
@@ -315,6 +320,7 @@ fn judge(
     d_own: f32,
     stats: Stats,
     centres: &[(usize, usize)],
+    closer_rule: bool,
 ) -> Option<Reason> {
     let mut nearest: Option<(usize, f32)> = None;
     for &(other, m) in centres {
@@ -329,7 +335,8 @@ fn judge(
     let closer_to = nearest
         .filter(|&(_, d)| d < SAME_PERSON_DISTANCE && d + CLOSER_MARGIN < d_own)
         .map(|(other, _)| other);
-    let outlier = d_own > stats.threshold || (closer_to.is_some() && d_own > stats.median);
+    let outlier =
+        d_own > stats.threshold || (closer_rule && closer_to.is_some() && d_own > stats.median);
     outlier.then_some(Reason::Outlier {
         distance: d_own,
         closer_to,
@@ -433,7 +440,15 @@ pub fn clean(photos: &[Photo], policy: &Policy) -> Vec<Option<Reason>> {
             };
             for &(i, d_own, r) in &own {
                 reference[i] = Some(r);
-                verdict[i] = judge(photos, &photos[i].encoding, label, d_own, st, &centres);
+                verdict[i] = judge(
+                    photos,
+                    &photos[i].encoding,
+                    label,
+                    d_own,
+                    st,
+                    &centres,
+                    policy.leave_out_closer_to_others,
+                );
             }
             stats.insert(label, st);
         }
@@ -462,7 +477,15 @@ pub fn clean(photos: &[Photo], policy: &Policy) -> Vec<Option<Reason>> {
             match (stats.get(&label), centre) {
                 (Some(&st), Some(m)) => {
                     let d_own = distance(&photos[i].encoding, &photos[m].encoding);
-                    judge(photos, &photos[i].encoding, label, d_own, st, &centres)
+                    judge(
+                        photos,
+                        &photos[i].encoding,
+                        label,
+                        d_own,
+                        st,
+                        &centres,
+                        policy.leave_out_closer_to_others,
+                    )
                 }
                 _ => None,
             }

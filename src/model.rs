@@ -1,14 +1,19 @@
 //! The classifier and its model file.
 //!
 //! A [`Model`] holds the people's names (labels), every training encoding with the photo it came
-//! from, a softmax classifier trained on them with linfa (multinomial logistic regression: one
-//! confidence per person, like the hobby script's Keras softmax), the distance beyond which a face
-//! is a stranger, and the identity of the encoder weights that made the encodings.
+//! from, the distance beyond which a face is a stranger, and the identity of the encoder weights
+//! that made the encodings.
 //!
-//! Classification combines the two views of the training data: the softmax says *which* person a
-//! face is most like, and the nearest training photo (linfa-nn) says whether it is close enough
-//! to be that person at all; a stranger is far from every photo, so it is unknown, not given the
-//! nearest name.
+//! A face is decided twice, each time with the measure that suits the question:
+//! - **Which person?** The nearest person *mean* after whitening the encodings by the model's
+//!   own within-person covariance ([`crate::metric`]): among look-alikes most of dlib's distance
+//!   is light, pose and make-up, which every person's photos show; whitening weighs what differs
+//!   between the people instead. Per-person confidences are a softmax over those distances
+//!   ([`TEMPERATURE`]). When the second-nearest person is within the model's `margin` of the
+//!   nearest, the face is *ambiguous*: two people about as likely, and it stays unknown rather
+//!   than take a coin-flip name.
+//! - **Anyone at all?** The plain dlib distance to that person's nearest training photo (linfa-nn),
+//!   against the unknown distance, calibrated on a cohort of strangers ([`crate::cohort`]).
 //!
 //! The file is JSON with a format name and version first. Loading validates everything and never
 //! panics; saving writes a temporary file next to the target and renames it over.
@@ -17,21 +22,32 @@ use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use linfa::prelude::*;
-use linfa_logistic::MultiLogisticRegression;
 use linfa_nn::distance::L2Dist;
 use linfa_nn::{LinearSearch, NearestNeighbour};
-use ndarray::{Array1, Array2, ArrayView1};
+use ndarray::{Array2, ArrayView1};
 use serde::{Deserialize, Serialize};
 
 use crate::cleaning::{self, Photo, Policy, Reason};
 use crate::encoding::{ENCODING_DIM, EncoderId, Encoding};
+use crate::metric::{Whitening, shrinkage_for};
 
 /// The `format` field of every model file.
 pub const FORMAT_NAME: &str = "gst-faceid-model";
 /// The model file version this build writes. Version 2 added each photo's motion-blurred
-/// encoding; version 1 files (without it) are still read.
-pub const FORMAT_VERSION: u32 = 2;
+/// encoding; version 3 replaced the softmax weights by the whitened-centroid classifier's
+/// parameters (`shrinkage`, `margin`) and calibrates the unknown distance on strangers. Version
+/// 1 and 2 files are still read: their softmax is ignored and the classifier rebuilt from their
+/// encodings; their unknown distance is kept.
+pub const FORMAT_VERSION: u32 = 3;
+/// Default of [`Model::margin`]: the second-nearest person must be at least this much farther
+/// (whitened distance, dlib's scale) than the nearest for a name. Measured on the 8 BTS dev clips
+/// (GT faces, see ARCHITECTURE.md): 0 names 93% (15 photos a member) and 81% (5 a member) of
+/// faces with 6% and 18% wrong; 0.03 names 76% and 74% with 0% and 4% wrong.
+pub const DEFAULT_MARGIN: f32 = 0.03;
+/// Softmax temperature of the per-person confidences over squared whitened distances: a face
+/// exactly [`DEFAULT_MARGIN`] nearer one of two people at the usual distance of 0.4 is about
+/// twice as likely that person.
+pub const TEMPERATURE: f32 = 0.018;
 /// The unknown distance of a model trained on too few photos to calibrate one. dlib quotes
 /// 0.6 for its LFW benchmark; strangers (the `johns` photos) come as close as 0.58 to a `bbt`
 /// model while the `bbt` people in group shots stay below 0.54.
@@ -63,34 +79,19 @@ impl Sample {
     }
 }
 
-/// Softmax (multinomial logistic) classifier: `scores = softmax(x · weights + bias)`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Softmax {
-    /// `ENCODING_DIM` rows, one column per label.
-    pub weights: Array2<f32>,
-    /// One per label.
-    pub bias: Array1<f32>,
-}
-
-impl Softmax {
-    fn uniform(n_labels: usize) -> Softmax {
-        Softmax {
-            weights: Array2::zeros((ENCODING_DIM, n_labels)),
-            bias: Array1::zeros(n_labels),
-        }
-    }
-
-    /// Confidence per label, summing to 1.
-    pub fn scores(&self, encoding: &Encoding) -> Vec<f32> {
-        let x = ArrayView1::from(&encoding[..]);
-        let mut z = x.dot(&self.weights) + &self.bias;
-        let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        z.mapv_inplace(|v| (v - max).exp());
-        let sum = z.sum();
-        if sum > 0.0 && sum.is_finite() {
-            z.mapv_inplace(|v| v / sum);
-        }
-        z.to_vec()
+/// `softmax(-d² / 2T)` over per-person distances `d`: confidences summing to 1.
+pub fn confidences(distances: &[f32]) -> Vec<f32> {
+    let z: Vec<f32> = distances
+        .iter()
+        .map(|d| -(d * d) / (2.0 * TEMPERATURE))
+        .collect();
+    let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f32> = z.iter().map(|v| (v - max).exp()).collect();
+    let sum: f32 = e.iter().sum();
+    if sum > 0.0 && sum.is_finite() {
+        e.iter().map(|v| v / sum).collect()
+    } else {
+        vec![1.0 / distances.len().max(1) as f32; distances.len()]
     }
 }
 
@@ -101,33 +102,37 @@ pub struct Prediction {
     pub best: usize,
     /// Whether the face is close enough to `best`'s photos to be them.
     pub known: bool,
-    /// Softmax confidence of `best`.
+    /// Whether another person is about as likely (within the margin): no name then.
+    pub ambiguous: bool,
+    /// Confidence of `best`.
     pub confidence: f32,
-    /// Distance to the nearest training photo of `best`.
+    /// Plain dlib distance to the nearest training photo of `best`.
     pub distance: f32,
+    /// Whitened distance to the second-nearest person minus to `best` (infinite with one
+    /// person).
+    pub margin: f32,
     /// Whether that nearest point is a motion-blurred copy (its distance counted with the
     /// model's blur penalty) rather than a sharp photo: the face looks smeared.
     pub like_motion_blur: bool,
-    /// Softmax confidence of every label, in label order.
+    /// Confidence of every label, in label order.
     pub scores: Vec<f32>,
+    /// Whitened distance to every person's mean, in label order.
+    pub distances: Vec<f32>,
 }
 
 impl Prediction {
-    /// The label index when known, `None` for a stranger.
+    /// The label index when known and not ambiguous, `None` otherwise.
     pub fn label(&self) -> Option<usize> {
-        self.known.then_some(self.best)
+        (self.known && !self.ambiguous).then_some(self.best)
     }
 }
 
 /// Training settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainOptions {
-    /// L2 regularisation of the softmax.
-    pub alpha: f32,
-    /// Optimiser iterations.
-    pub max_iterations: u64,
-    /// Unknown distance written into the model; `None`: calibrated from the training photos
-    /// ([`cleaning::calibrate_unknown_distance`]).
+    /// Unknown distance written into the model; `None`: calibrated on the stranger cohort
+    /// ([`crate::cohort`]), or from the training photos when the cohort was made by other
+    /// encoder weights ([`cleaning::calibrate_unknown_distance`]).
     pub unknown_distance: Option<f32>,
     /// Leave out photos that disagree with the rest of their person's photos, and
     /// near-duplicates. Off: keep everything.
@@ -137,8 +142,6 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
-            alpha: 1e-3,
-            max_iterations: 300,
             unknown_distance: None,
             clean: true,
         }
@@ -198,8 +201,10 @@ pub struct Model {
     pub left_out: Vec<LeftOut>,
     /// The encoder weights that made the encodings.
     pub encoder: EncoderId,
-    /// The classifier.
-    pub softmax: Softmax,
+    /// Shrinkage of the whitening towards plain distances ([`crate::metric`]).
+    pub shrinkage: f32,
+    /// A name needs the second-nearest person this much farther than the nearest.
+    pub margin: f32,
     /// Beyond this distance from a person's nearest photo, a face is unknown.
     pub unknown_distance: f32,
     /// Added to the distance of a match against a motion-blurred copy
@@ -483,18 +488,60 @@ impl TrainingSet {
     }
 }
 
-/// A model ready to classify: the softmax plus each person's photos as one matrix for the
-/// nearest-neighbour search. Build once per model, use per face.
+/// A model ready to classify: the whitening and each person's whitened mean (which person), and
+/// each person's photos as one matrix for the nearest-photo search (anyone at all). Build once
+/// per model, use per face.
 #[derive(Clone, Debug)]
 pub struct Classifier {
     labels: Vec<String>,
-    softmax: Softmax,
+    whitening: Whitening,
+    /// Per label: the mean of the whitened sharp photos.
+    centroids: Vec<Encoding>,
     /// Per label: the sharp photos' encodings, one row each.
     per_label: Vec<Array2<f32>>,
     /// Per label: the motion-blurred copies' encodings.
     per_label_blurred: Vec<Array2<f32>>,
     unknown_distance: f32,
     blur_penalty: f32,
+    margin: f32,
+}
+
+/// Whether the motion-blurred copies join the within-person covariance (each copy's deviation
+/// from its person's mean of sharp photos): blur then counts as a way one person's faces vary.
+const WHITEN_WITH_MOTION_BLUR_COPIES: bool = true;
+
+/// The whitening of `samples` (see [`crate::metric`]): deviations of every photo (and, with
+/// [`WHITEN_WITH_MOTION_BLUR_COPIES`], of its motion-blurred copy) from its person's mean.
+pub fn fit_whitening(samples: &[Sample], labels: usize, shrinkage: f32) -> Whitening {
+    let means: Vec<Option<Encoding>> = (0..labels)
+        .map(|label| {
+            let own: Vec<&Encoding> = samples
+                .iter()
+                .filter(|s| s.label == label)
+                .map(|s| &s.encoding)
+                .collect();
+            crate::group_photo::mean(&own)
+        })
+        .collect();
+    let mut deviations = Vec::new();
+    for s in samples {
+        let Some(Some(m)) = means.get(s.label) else {
+            continue;
+        };
+        let copies = s
+            .motion_blurred
+            .iter()
+            .filter(|_| WHITEN_WITH_MOTION_BLUR_COPIES);
+        for e in std::iter::once(&s.encoding).chain(copies) {
+            let mut d = [0.0f32; ENCODING_DIM];
+            for ((o, a), b) in d.iter_mut().zip(e).zip(m) {
+                *o = a - b;
+            }
+            deviations.push(d);
+        }
+    }
+    let people = means.iter().flatten().count();
+    Whitening::fit(&deviations, samples.len().saturating_sub(people), shrinkage)
 }
 
 impl Classifier {
@@ -513,13 +560,28 @@ impl Classifier {
                 })
                 .collect()
         };
+        let whitening = fit_whitening(&model.samples, model.labels.len(), model.shrinkage);
+        let centroids = (0..model.labels.len())
+            .map(|label| {
+                let white: Vec<Encoding> = model
+                    .samples
+                    .iter()
+                    .filter(|s| s.label == label)
+                    .map(|s| whitening.apply(&s.encoding))
+                    .collect();
+                let refs: Vec<&Encoding> = white.iter().collect();
+                crate::group_photo::mean(&refs).unwrap_or([f32::INFINITY; ENCODING_DIM])
+            })
+            .collect();
         Classifier {
             labels: model.labels.clone(),
-            softmax: model.softmax.clone(),
+            whitening,
+            centroids,
             per_label: matrices(&|s| Some(&s.encoding)),
             per_label_blurred: matrices(&|s| s.motion_blurred.as_ref()),
             unknown_distance: model.unknown_distance,
             blur_penalty: model.blur_penalty,
+            margin: model.margin,
         }
     }
 
@@ -538,24 +600,68 @@ impl Classifier {
         self.unknown_distance = distance;
     }
 
+    /// The margin a name needs over the second-nearest person.
+    pub fn margin(&self) -> f32 {
+        self.margin
+    }
+
+    /// Overrides the margin stored in the model.
+    pub fn set_margin(&mut self, margin: f32) {
+        self.margin = margin;
+    }
+
+    /// Whitened distance from `encoding` to every person's mean, in label order.
+    pub fn distances(&self, encoding: &Encoding) -> Vec<f32> {
+        let w = self.whitening.apply(encoding);
+        self.centroids
+            .iter()
+            .map(|c| {
+                let d = crate::encoding::distance(&w, c);
+                if d.is_nan() { f32::INFINITY } else { d }
+            })
+            .collect()
+    }
+
     /// Classifies one encoding.
     pub fn classify(&self, encoding: &Encoding) -> Prediction {
-        let scores = self.softmax.scores(encoding);
-        let best = scores
+        self.decide(encoding, self.distances(encoding), None)
+    }
+
+    /// The prediction for `encoding` given its whitened `distances` ([`Classifier::distances`]),
+    /// with the people in `taken` (already given to other faces of the same frame: two faces
+    /// of one frame are two people) out of the running: the nearest of the others is chosen,
+    /// and must be `margin` nearer than the next of the others.
+    pub fn decide(
+        &self,
+        encoding: &Encoding,
+        distances: Vec<f32>,
+        taken: Option<&[bool]>,
+    ) -> Prediction {
+        let is_taken = |i: usize| taken.is_some_and(|t| t.get(i).copied().unwrap_or(false));
+        let mut order: Vec<usize> = (0..distances.len()).collect();
+        order.sort_by(|&a, &b| distances[a].total_cmp(&distances[b]).then(a.cmp(&b)));
+        let best = order.iter().copied().find(|&i| !is_taken(i)).unwrap_or(0);
+        let runner_up = order
             .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map(|(i, _)| i)
-            .unwrap_or(0);
+            .copied()
+            .filter(|&i| i != best && !is_taken(i))
+            .map(|i| distances[i])
+            .next()
+            .unwrap_or(f32::INFINITY);
+        let margin = runner_up - distances.get(best).copied().unwrap_or(f32::INFINITY);
+        let scores = confidences(&distances);
         let (sharp, blurred) = self.nearest_distances(encoding, best);
         let distance = sharp.min(blurred);
         Prediction {
             best,
             known: distance <= self.unknown_distance,
+            ambiguous: margin.is_nan() || margin < self.margin,
             like_motion_blur: blurred < sharp,
             confidence: scores.get(best).copied().unwrap_or(0.0),
             distance,
+            margin,
             scores,
+            distances,
         }
     }
 
@@ -616,13 +722,23 @@ struct FileSample {
     motion_blurred: Option<Vec<f32>>,
 }
 
+/// The classifier: version 3 `{"kind": "whitened-centroids", "shrinkage", "margin"}`;
+/// versions 1 and 2 `{"kind": "softmax", "weights", "bias"}` (read, checked, not used).
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileClassifier {
     kind: String,
-    weights: Vec<Vec<f32>>,
-    bias: Vec<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shrinkage: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    margin: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    weights: Option<Vec<Vec<f32>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bias: Option<Vec<f32>>,
 }
+
+const CLASSIFIER_KIND: &str = "whitened-centroids";
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -653,6 +769,19 @@ fn validate_label(label: &str) -> Result<(), ModelError> {
         return Err(corrupt("label with control characters"));
     }
     Ok(())
+}
+
+/// Each label's photos as [`crate::cohort::unknown_distance`] compares strangers with them.
+fn person_photos(samples: &[Sample], labels: usize) -> Vec<crate::cohort::PersonPhotos<'_>> {
+    (0..labels)
+        .map(|label| {
+            let own = samples.iter().filter(move |s| s.label == label);
+            crate::cohort::PersonPhotos {
+                sharp: own.clone().map(|s| &s.encoding).collect(),
+                blurred: own.filter_map(|s| s.motion_blurred.as_ref()).collect(),
+            }
+        })
+        .collect()
 }
 
 impl Model {
@@ -703,7 +832,13 @@ impl Model {
             })
             .collect();
         let verdicts = if options.clean {
-            cleaning::clean(&photos, &Policy::default())
+            // Strangers and duplicates by plain distances; members told apart like faces are.
+            let policy = Policy {
+                leave_out_closer_to_others: false,
+                ..Policy::default()
+            };
+            let verdicts = cleaning::clean(&photos, &policy);
+            crate::likeness::leave_out_lookalikes(&photos, &verdicts, DEFAULT_MARGIN)
         } else {
             vec![None; photos.len()]
         };
@@ -724,46 +859,28 @@ impl Model {
             .filter(|(_, v)| v.is_none())
             .map(|(p, _)| p)
             .collect();
-        let calibrated = cleaning::calibrate_unknown_distance(&kept_photos);
-        let unknown_distance = options.unknown_distance.unwrap_or(calibrated);
+        // The blur penalty is the difference of two calibrations by the same rule (sharp photos
+        // and their copies), so it stays the midpoint rule's even where the unknown distance
+        // itself is calibrated on strangers.
+        let midpoint = cleaning::calibrate_unknown_distance(&kept_photos);
         let samples = kept;
         let blurred: Vec<Option<Encoding>> = samples.iter().map(|s| s.motion_blurred).collect();
-        let blur_penalty = cleaning::calibrate_blur_penalty(&kept_photos, &blurred, calibrated);
-
-        let softmax = if kept_labels.len() == 1 {
-            Softmax::uniform(1)
-        } else {
-            // Every encoding is a training row: a photo and its motion-blurred copy.
-            let rows: Vec<(&Encoding, usize)> = samples
-                .iter()
-                .flat_map(|s| s.encodings().map(move |e| (e, s.label)))
-                .collect();
-            let x = Array2::from_shape_fn((rows.len(), ENCODING_DIM), |(i, j)| rows[i].0[j] as f64);
-            let y = Array1::from_iter(rows.iter().map(|r| r.1));
-            let dataset = Dataset::new(x, y);
-            let fitted = MultiLogisticRegression::default()
-                .alpha(options.alpha as f64)
-                .max_iterations(options.max_iterations)
-                .fit(&dataset)
-                .map_err(|e| ModelError::Training(e.to_string()))?;
-            // linfa orders the columns by class value; ours are 0..n, but map explicitly.
-            let n = kept_labels.len();
-            let mut weights = Array2::<f32>::zeros((ENCODING_DIM, n));
-            let mut bias = Array1::<f32>::zeros(n);
-            for (col, &class) in fitted.classes().iter().enumerate() {
-                for row in 0..ENCODING_DIM {
-                    weights[[row, class]] = fitted.params()[[row, col]] as f32;
-                }
-                bias[class] = fitted.intercept()[col] as f32;
-            }
-            Softmax { weights, bias }
-        };
+        let blur_penalty = cleaning::calibrate_blur_penalty(&kept_photos, &blurred, midpoint);
+        let unknown_distance = options.unknown_distance.unwrap_or_else(|| {
+            crate::cohort::builtin()
+                .and_then(|cohort| {
+                    let people = person_photos(&samples, kept_labels.len());
+                    crate::cohort::unknown_distance(cohort, &encoder, &people, blur_penalty)
+                })
+                .map_or(midpoint, |c| c.distance)
+        });
         let model = Model {
+            shrinkage: shrinkage_for(samples.len(), kept_labels.len()),
+            margin: DEFAULT_MARGIN,
             labels: kept_labels,
             samples,
             left_out,
             encoder,
-            softmax,
             unknown_distance,
             blur_penalty,
         };
@@ -818,17 +935,11 @@ impl Model {
         if self.counts().contains(&0) {
             return Err(corrupt("a label has no samples"));
         }
-        if self.softmax.weights.dim() != (ENCODING_DIM, n) || self.softmax.bias.len() != n {
-            return Err(corrupt("classifier dimensions do not match the labels"));
+        if !(0.0..=1.0).contains(&self.shrinkage) {
+            return Err(corrupt("shrinkage must be between 0 and 1"));
         }
-        if self
-            .softmax
-            .weights
-            .iter()
-            .chain(self.softmax.bias.iter())
-            .any(|v| !v.is_finite())
-        {
-            return Err(corrupt("non-finite number in the classifier"));
+        if !(0.0..=1.0).contains(&self.margin) {
+            return Err(corrupt("margin must be between 0 and 1"));
         }
         if !(self.unknown_distance.is_finite() && self.unknown_distance > 0.0) {
             return Err(corrupt("unknown_distance must be a positive number"));
@@ -915,28 +1026,45 @@ impl Model {
                 None => samples.push(sample),
             }
         }
-        if file.classifier.kind != "softmax" {
-            return Err(corrupt(format!(
-                "unknown classifier {:?}",
-                file.classifier.kind
-            )));
-        }
-        if file.classifier.weights.len() != ENCODING_DIM
-            || file.classifier.weights.iter().any(|row| row.len() != n)
-        {
-            return Err(corrupt("classifier dimensions do not match the labels"));
-        }
-        let weights =
-            Array2::from_shape_fn((ENCODING_DIM, n), |(r, c)| file.classifier.weights[r][c]);
+        let photos = samples.len();
+        let (shrinkage, margin) = match (file.version, file.classifier.kind.as_str()) {
+            (3.., CLASSIFIER_KIND) => (
+                file.classifier
+                    .shrinkage
+                    .ok_or_else(|| corrupt("the classifier has no shrinkage"))?,
+                file.classifier
+                    .margin
+                    .ok_or_else(|| corrupt("the classifier has no margin"))?,
+            ),
+            (1 | 2, "softmax") => {
+                // The softmax of older files is checked but not used: the classifier is rebuilt
+                // from their encodings.
+                let (Some(weights), Some(bias)) = (&file.classifier.weights, &file.classifier.bias)
+                else {
+                    return Err(corrupt("the softmax has no weights"));
+                };
+                if weights.len() != ENCODING_DIM
+                    || weights.iter().any(|row| row.len() != n)
+                    || bias.len() != n
+                {
+                    return Err(corrupt("classifier dimensions do not match the labels"));
+                }
+                (shrinkage_for(photos, n), DEFAULT_MARGIN)
+            }
+            (_, kind) => {
+                return Err(corrupt(format!(
+                    "unknown classifier {kind:?} in a version {} file",
+                    file.version
+                )));
+            }
+        };
         let model = Model {
             labels: file.labels,
             samples,
             left_out,
             encoder: file.encoder,
-            softmax: Softmax {
-                weights,
-                bias: Array1::from(file.classifier.bias),
-            },
+            shrinkage,
+            margin,
             unknown_distance: file.unknown_distance,
             blur_penalty: file.blur_penalty,
         };
@@ -958,15 +1086,11 @@ impl Model {
             unknown_distance: self.unknown_distance,
             blur_penalty: self.blur_penalty,
             classifier: FileClassifier {
-                kind: "softmax".into(),
-                weights: self
-                    .softmax
-                    .weights
-                    .rows()
-                    .into_iter()
-                    .map(|r| r.to_vec())
-                    .collect(),
-                bias: self.softmax.bias.to_vec(),
+                kind: CLASSIFIER_KIND.into(),
+                shrinkage: Some(self.shrinkage),
+                margin: Some(self.margin),
+                weights: None,
+                bias: None,
             },
             samples: self
                 .samples
@@ -1174,23 +1298,46 @@ mod tests {
         assert!(far.distance > 0.29, "{far:?}");
     }
 
+    /// `model`'s file as gst-faceid wrote it in format `version` (1 or 2): a softmax classifier.
+    fn older_file(model: &Model, version: u32) -> String {
+        let mut json: serde_json::Value = serde_json::from_slice(&model.to_bytes()).unwrap();
+        let n = model.labels.len();
+        json["version"] = version.into();
+        json["classifier"] = serde_json::json!({
+            "kind": "softmax",
+            "weights": vec![vec![0.0f32; n]; ENCODING_DIM],
+            "bias": vec![0.0f32; n],
+        });
+        json.to_string()
+    }
+
     #[test]
-    fn version_1_files_still_load_but_cannot_carry_blurred_copies() {
+    fn version_1_and_2_files_still_load_and_get_the_new_classifier() {
         let model = toy_model();
-        let text = String::from_utf8(model.to_bytes()).unwrap();
-        let v1 = text.replace("\"version\":2", "\"version\":1");
-        assert_ne!(v1, text);
-        assert_eq!(Model::from_bytes(v1.as_bytes()).unwrap(), model);
+        for version in [1, 2] {
+            let old = Model::from_bytes(older_file(&model, version).as_bytes()).unwrap();
+            assert_eq!(old, model, "version {version}");
+            // Their stored unknown distance is theirs; the classifier is rebuilt.
+            let p = Classifier::new(&old).classify(&model.samples[4].encoding);
+            assert_eq!(p.label(), Some(1));
+        }
         let mut with_copy = model.clone();
         with_copy.samples[0].motion_blurred = Some(with_copy.samples[0].encoding);
-        let text = String::from_utf8(with_copy.to_bytes()).unwrap();
-        let v1 = text.replace("\"version\":2", "\"version\":1");
-        let err = Model::from_bytes(v1.as_bytes()).unwrap_err().to_string();
+        let err = Model::from_bytes(older_file(&with_copy, 1).as_bytes())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("version 1"), "{err}");
-        let v3 = text.replace("\"version\":2", "\"version\":3");
+        assert!(Model::from_bytes(older_file(&with_copy, 2).as_bytes()).is_ok());
+        // A softmax in a version 3 file, or a version from the future, is refused.
+        let wrong = older_file(&model, 2).replace("\"version\":2", "\"version\":3");
+        let err = Model::from_bytes(wrong.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("unknown classifier"), "{err}");
+        let text = String::from_utf8(model.to_bytes()).unwrap();
+        assert!(text.contains("\"version\":3"));
+        let v4 = text.replace("\"version\":3", "\"version\":4");
         assert!(matches!(
-            Model::from_bytes(v3.as_bytes()),
-            Err(ModelError::NewerVersion(3))
+            Model::from_bytes(v4.as_bytes()),
+            Err(ModelError::NewerVersion(4))
         ));
     }
 
@@ -1232,7 +1379,7 @@ mod tests {
         let newer =
             String::from_utf8(good.clone())
                 .unwrap()
-                .replacen("\"version\":2", "\"version\":7", 1);
+                .replacen("\"version\":3", "\"version\":7", 1);
         let err = Model::from_bytes(newer.as_bytes()).unwrap_err();
         assert!(matches!(err, ModelError::NewerVersion(7)));
         assert!(err.to_string().contains("newer gst-faceid"));

@@ -4,10 +4,16 @@
 
 #[path = "../../src/cleaning.rs"]
 mod cleaning;
+#[path = "../../src/cohort.rs"]
+mod cohort;
 #[path = "../../src/encoding.rs"]
 mod encoding;
 #[path = "../../src/group_photo.rs"]
 mod group_photo;
+#[path = "../../src/likeness.rs"]
+mod likeness;
+#[path = "../../src/metric.rs"]
+mod metric;
 #[path = "../../src/evaluation.rs"]
 mod evaluation;
 #[path = "../../src/model.rs"]

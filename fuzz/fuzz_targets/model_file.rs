@@ -5,10 +5,16 @@
 
 #[path = "../../src/cleaning.rs"]
 mod cleaning;
+#[path = "../../src/cohort.rs"]
+mod cohort;
 #[path = "../../src/encoding.rs"]
 mod encoding;
 #[path = "../../src/group_photo.rs"]
 mod group_photo;
+#[path = "../../src/likeness.rs"]
+mod likeness;
+#[path = "../../src/metric.rs"]
+mod metric;
 #[path = "../../src/model.rs"]
 mod model;
 

@@ -30,6 +30,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 
 const DEFAULT_THRESHOLD: f64 = 0.5;
 const DEFAULT_UNKNOWN_DISTANCE: f64 = -1.0;
+const DEFAULT_MARGIN: f64 = -1.0;
 const DEFAULT_SHOW_CONFIDENCES: bool = true;
 const DEFAULT_DRAW_LABELS: bool = true;
 const DEFAULT_POST_MESSAGES: bool = true;
@@ -53,6 +54,7 @@ struct Settings {
     encoder_weights: Option<PathBuf>,
     threshold: f64,
     unknown_distance: f64,
+    margin: f64,
     show_confidences: bool,
     draw_labels: bool,
     post_messages: bool,
@@ -77,6 +79,7 @@ impl Default for Settings {
             encoder_weights: None,
             threshold: DEFAULT_THRESHOLD,
             unknown_distance: DEFAULT_UNKNOWN_DISTANCE,
+            margin: DEFAULT_MARGIN,
             show_confidences: DEFAULT_SHOW_CONFIDENCES,
             draw_labels: DEFAULT_DRAW_LABELS,
             post_messages: DEFAULT_POST_MESSAGES,
@@ -150,6 +153,8 @@ struct State {
     model_path: PathBuf,
     /// The unknown distance stored in the model (the property may override it).
     model_unknown_distance: f32,
+    /// The margin stored in the model (the property may override it).
+    model_margin: f32,
     /// The settings the analyzer was last configured with: property changes are applied once,
     /// not on every frame.
     applied: Settings,
@@ -186,6 +191,9 @@ impl FaceIdOverlay {
         if settings.unknown_distance > 0.0 {
             classifier.set_unknown_distance(settings.unknown_distance as f32);
         }
+        if settings.margin >= 0.0 {
+            classifier.set_margin(settings.margin as f32);
+        }
         classifier
     }
 
@@ -203,6 +211,7 @@ impl FaceIdOverlay {
                 Ok(model) => {
                     gst::info!(CAT, imp = self, "Switched to model {}", path.display());
                     state.model_unknown_distance = model.unknown_distance;
+                    state.model_margin = model.margin;
                     state
                         .analyzer
                         .set_classifier(self.classifier_for(&model, settings));
@@ -220,8 +229,14 @@ impl FaceIdOverlay {
         } else {
             state.model_unknown_distance
         };
-        if classifier.unknown_distance() != wanted {
+        let wanted_margin = if settings.margin >= 0.0 {
+            settings.margin as f32
+        } else {
+            state.model_margin
+        };
+        if classifier.unknown_distance() != wanted || classifier.margin() != wanted_margin {
             classifier.set_unknown_distance(wanted);
+            classifier.set_margin(wanted_margin);
             state.analyzer.set_classifier(classifier);
         }
         state.analyzer.set_config(settings.analyzer_config());
@@ -350,6 +365,14 @@ impl ObjectImpl for FaceIdOverlay {
                     .default_value(DEFAULT_UNKNOWN_DISTANCE)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecDouble::builder("margin")
+                    .nick("Margin between people")
+                    .blurb("A face is named only when its best match is at least this much nearer than the second best (distance after the model's whitening, dlib's scale); otherwise two people are about as likely and it is drawn as unknown. Higher: fewer wrong names among look-alikes, more unknown faces; 0: always the nearest. -1: use the value stored in the model (0.03)")
+                    .minimum(-1.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_MARGIN)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecBoolean::builder("show-confidences")
                     .nick("Show confidences")
                     .blurb("Draw every person's confidence beside each face")
@@ -465,6 +488,7 @@ impl ObjectImpl for FaceIdOverlay {
             "unknown-distance" => {
                 settings.unknown_distance = value.get().expect("type checked upstream")
             }
+            "margin" => settings.margin = value.get().expect("type checked upstream"),
             "show-confidences" => {
                 settings.show_confidences = value.get().expect("type checked upstream")
             }
@@ -509,6 +533,7 @@ impl ObjectImpl for FaceIdOverlay {
             "encoder-weights" => path(&settings.encoder_weights),
             "threshold" => settings.threshold.to_value(),
             "unknown-distance" => settings.unknown_distance.to_value(),
+            "margin" => settings.margin.to_value(),
             "show-confidences" => settings.show_confidences.to_value(),
             "draw-labels" => settings.draw_labels.to_value(),
             "post-messages" => settings.post_messages.to_value(),
@@ -615,6 +640,7 @@ impl BaseTransformImpl for FaceIdOverlay {
             weights,
             model_path,
             model_unknown_distance: model.unknown_distance,
+            model_margin: model.margin,
             applied: settings,
             info: None,
             frames: 0,
