@@ -77,6 +77,21 @@ pub fn score_clip(
     det: &BTreeMap<u64, Vec<LineFace>>,
     iou_threshold: f64,
 ) -> ClipScore {
+    score_clip_with_confusion(gt, det, iou_threshold).0
+}
+
+/// What a ground-truth face that no detection matched is counted as in the confusion table.
+pub const NOT_FOUND: &str = "(not found)";
+
+/// [`score_clip`] and, per ground-truth face, its true label against the name it was given
+/// (`None`: unknown; [`NOT_FOUND`] when no detection matched it): which people the model
+/// mixes up.
+pub fn score_clip_with_confusion(
+    gt: &BTreeMap<u64, Vec<LineFace>>,
+    det: &BTreeMap<u64, Vec<LineFace>>,
+    iou_threshold: f64,
+) -> (ClipScore, PhotoEvaluation) {
+    let mut confusion = PhotoEvaluation::default();
     const UNKNOWN: &str = "unknown";
     let named = |f: &LineFace| {
         f.label
@@ -111,6 +126,7 @@ pub fn score_clip(
                     matched += 1;
                     let d = &dfaces[i];
                     given = named(d).then(|| d.label.clone()).flatten();
+                    confusion.add(&g_label, given.as_deref());
                     match &given {
                         Some(name) if *name == g_label => named_ok += 1,
                         None if g_label == UNKNOWN => named_ok += 1,
@@ -119,6 +135,7 @@ pub fn score_clip(
                     }
                 }
                 _ => {
+                    confusion.add(&g_label, Some(NOT_FOUND));
                     if g_label == UNKNOWN {
                         named_ok += 1;
                     }
@@ -142,7 +159,7 @@ pub fn score_clip(
     }
     let ratio = |a: usize, b: usize| if b > 0 { a as f64 / b as f64 } else { 0.0 };
     let round = |v: f64, d: i32| (v * 10f64.powi(d)).round() / 10f64.powi(d);
-    ClipScore {
+    let score = ClipScore {
         frames: gt.len(),
         gt_faces: n_gt,
         recall: round(ratio(matched, n_gt), 4),
@@ -150,7 +167,8 @@ pub fn score_clip(
         wrong_name: round(ratio(wrong, n_named), 4),
         flicker_per_100: round(100.0 * ratio(changes, n_gt), 3),
         named_detections_per_frame: round(ratio(n_named, gt.len()), 4),
-    }
+    };
+    (score, confusion)
 }
 
 /// Results of naming labelled photos: `truth` is a person's name or "unknown" for strangers,
@@ -188,6 +206,24 @@ impl PhotoEvaluation {
             strangers.iter().filter(|(_, g)| g.is_some()).count(),
             strangers.len(),
         )
+    }
+
+    /// The pairs of different people mixed up, most often first: (true, given, count).
+    /// Unknown and not-found faces are not mix-ups.
+    pub fn mix_ups(&self) -> Vec<(String, String, usize)> {
+        let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for (t, g) in &self.rows {
+            if let Some(g) = g
+                && g != t
+                && g != NOT_FOUND
+            {
+                *counts.entry((t.clone(), g.clone())).or_default() += 1;
+            }
+        }
+        let mut out: Vec<(String, String, usize)> =
+            counts.into_iter().map(|((t, g), n)| (t, g, n)).collect();
+        out.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| (&a.0, &a.1).cmp(&(&b.0, &b.1))));
+        out
     }
 
     /// Confusion table as text: one row per true label, one column per given label.
@@ -288,6 +324,13 @@ mod tests {
         // raj unmatched in frame 0, raj wrong in frame 1, of 3 named detections.
         assert_eq!(s.wrong_name, 0.6667);
         assert_eq!(s.flicker_per_100, 33.333);
+        let (again, confusion) = score_clip_with_confusion(&gt, &det, 0.3);
+        assert_eq!(again, s);
+        assert_eq!(confusion.mix_ups(), [("amy".into(), "raj".into(), 1)]);
+        // A face no detection matched is "not found", not a mix-up.
+        let (_, missed) = score_clip_with_confusion(&gt, &BTreeMap::new(), 0.3);
+        assert!(missed.mix_ups().is_empty());
+        assert!(missed.confusion_table().contains(NOT_FOUND));
     }
 
     #[test]

@@ -689,7 +689,15 @@ fn clip_scores(model: &Path) -> serde_json::Value {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let line = stdout.lines().last().unwrap_or_default();
+    // The score line, then the confusion table.
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_default();
+    assert!(
+        stdout.contains("by the name they were given"),
+        "a confusion table: {stdout}"
+    );
     serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 

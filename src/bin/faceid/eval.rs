@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use gst::prelude::*;
-use gstfaceid::evaluation::{PhotoEvaluation, leave_one_out, parse_lines, score_clip};
+use gstfaceid::evaluation::{
+    PhotoEvaluation, leave_one_out, parse_lines, score_clip_with_confusion,
+};
 use gstfaceid::model::Model;
 
 use crate::annotate::{self, AnnotateArgs};
@@ -92,11 +94,22 @@ fn eval_clip(args: &EvalArgs, clip: &Path, gt: &Path) -> Result<(), String> {
             |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
         let gt = parse_lines(&read(gt)?).map_err(|e| format!("{}: {e}", gt.display()))?;
         let det = parse_lines(&read(&detections)?)?;
-        let score = score_clip(&gt, &det, 0.3);
+        let (score, confusion) = score_clip_with_confusion(&gt, &det, 0.3);
         println!(
             "{}",
             serde_json::to_string(&score).map_err(|e| e.to_string())?
         );
+        println!("faces of the ground truth, by the name they were given:");
+        print!("{}", confusion.confusion_table());
+        let mix_ups = confusion.mix_ups();
+        if mix_ups.is_empty() {
+            println!("nobody was given another person's name");
+        } else {
+            println!("mixed up (true -> given, faces):");
+            for (truth, given, n) in mix_ups.iter().take(10) {
+                println!("    {truth} -> {given}: {n}");
+            }
+        }
         Ok(())
     });
     let _ = std::fs::remove_dir_all(&dir);
