@@ -8,7 +8,11 @@
 # on samples/clips/bbt_mv_720p.mp4 (ground truth: score.py), the same clip upscaled to 1080p,
 # and the short hamilton clip. Pipeline: filesrc ! parsebin ! decodebin ! videoconvert !
 # faceidoverlay ! fakesink (`faceid annotate --no-video`). Prints frames/s, peak memory, scores.
-# Usage: scripts/bench.sh [--quick]   (--quick: 720p clip only)
+# Then the look-alike members of samples/kpop/clips (BTS, 15 and 5 photos a member), the
+# messy download folder built from the 15-photo one (scripts/make-messy-set.sh), and with
+# --lopo leave-one-person-out on bbt and bts15 (each person left out of the model in turn: how
+# many of their faces get someone else's name; about 10 more minutes).
+# Usage: scripts/bench.sh [--quick | --lopo]   (--quick: the bbt 720p clip only)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/setup.sh >/dev/null
@@ -41,6 +45,34 @@ run "720p default" $mv "$work/bbt.faceid" $gt
 echo "== the same clip upscaled to 1920x1080 (boxes scaled, so no score)"
 run "1080p per-frame (baseline)" $mv "$work/bbt-sharp.faceid" "" --resize 1920x1080 "${baseline[@]}"
 run "1080p default" $mv "$work/bbt.faceid" "" --resize 1920x1080
+kpop=samples/kpop/clips
+$bin train $kpop/bts15_mv_720p-train -o "$work/bts15.faceid" >/dev/null 2>&1
+$bin train $kpop/bts15_mv_720p-train -o "$work/bts15-sharp.faceid" --no-motion-blur-copies >/dev/null 2>&1
+$bin train $kpop/bts_mv_720p-train -o "$work/bts.faceid" >/dev/null 2>&1
+$bin train $kpop/bts_mv_720p-train -o "$work/bts-sharp.faceid" --no-motion-blur-copies >/dev/null 2>&1
+scripts/make-messy-set.sh $kpop/bts15_mv_720p-train samples/johns samples/bbt/_group "$work/messy" >/dev/null
+$bin train "$work/messy" -o "$work/messy.faceid" >/dev/null 2>&1
+echo "== look-alikes: bts15_mv_720p (15 photos a member) and bts_mv_720p (5), 1280x720, 600 frames"
+run "bts15 per-frame (baseline)" $kpop/bts15_mv_720p.mp4 "$work/bts15-sharp.faceid" $kpop/bts15_mv_720p.gt.jsonl "${baseline[@]}"
+run "bts15 default" $kpop/bts15_mv_720p.mp4 "$work/bts15.faceid" $kpop/bts15_mv_720p.gt.jsonl
+run "bts15 default, messy training" $kpop/bts15_mv_720p.mp4 "$work/messy.faceid" $kpop/bts15_mv_720p.gt.jsonl
+run "bts per-frame (baseline)" $kpop/bts_mv_720p.mp4 "$work/bts-sharp.faceid" $kpop/bts_mv_720p.gt.jsonl "${baseline[@]}"
+run "bts default" $kpop/bts_mv_720p.mp4 "$work/bts.faceid" $kpop/bts_mv_720p.gt.jsonl
+if [ "${1:-}" = "--lopo" ]; then
+  lopo() { # name train-dir clip gt: per person left out, their faces given a name / their faces
+    local name=$1 dir=$2 clip=$3 gt=$4 p q
+    for p in $(ls "$dir"); do
+      rm -rf "$work/lopo" && mkdir -p "$work/lopo"
+      for q in $(ls "$dir"); do [ "$q" = "$p" ] || ln -s "$PWD/$dir/$q" "$work/lopo/$q"; done
+      $bin train "$work/lopo" -o "$work/lopo.faceid" >/dev/null 2>&1
+      $bin annotate "$clip" -m "$work/lopo.faceid" --no-video --detections "$work/d.jsonl" >/dev/null 2>&1
+      printf '%-34s %s\n' "$name without $p" "$(python3 scripts/score.py "$gt" "$work/d.jsonl" --named-as-others "$p")"
+    done
+  }
+  echo "== leave one person out: the left-out person's faces that get another's name"
+  lopo bbt samples/clips/bbt_mv_720p-train $mv $gt
+  lopo bts15 $kpop/bts15_mv_720p-train $kpop/bts15_mv_720p.mp4 $kpop/bts15_mv_720p.gt.jsonl
+fi
 echo "== short_hamilton_clip.mp4 (640x360, 275 frames)"
 ham=samples/fr_examples/_video/short_hamilton_clip.mp4
 run "hamilton per-frame (baseline)" $ham "$work/fr-sharp.faceid" "" "${baseline[@]}"

@@ -302,6 +302,8 @@ pub struct TrainingSet {
     labels: Vec<String>,
     samples: Vec<Sample>,
     group_photos: Vec<GroupPhoto>,
+    /// Group photos an earlier training could not decide: reported again, never trained on.
+    undecided: Vec<LeftOut>,
     renewed: Vec<bool>,
 }
 
@@ -323,6 +325,12 @@ impl TrainingSet {
                     )
                     .collect(),
                 group_photos: Vec::new(),
+                undecided: m
+                    .left_out
+                    .iter()
+                    .filter(|l| is_group_photo_reason(&l.reason))
+                    .cloned()
+                    .collect(),
                 renewed: vec![false; m.labels.len()],
             },
             None => TrainingSet::default(),
@@ -373,6 +381,7 @@ impl TrainingSet {
         };
         if !self.renewed[index] {
             self.samples.retain(|s| s.label != index);
+            self.undecided.retain(|l| l.sample.label != index);
             self.renewed[index] = true;
         }
         index
@@ -474,7 +483,8 @@ impl TrainingSet {
         encoder: EncoderId,
         options: &TrainOptions,
     ) -> Result<Model, ModelError> {
-        let unresolved = self.resolve_group_photos();
+        let mut unresolved = self.resolve_group_photos();
+        unresolved.append(&mut self.undecided);
         let mut model = Model::train(self.labels.clone(), self.samples, encoder, options)?;
         // Model::train drops labels without a sample: keep the reasons of those that remain.
         for mut left in unresolved {
@@ -1339,6 +1349,48 @@ mod tests {
             Model::from_bytes(v4.as_bytes()),
             Err(ModelError::NewerVersion(4))
         ));
+    }
+
+    #[test]
+    fn an_undecided_group_photo_is_reported_until_its_person_is_trained_again() {
+        let group = |s: f32| {
+            vec![
+                GroupFace {
+                    encoding: enc(s, 120),
+                    motion_blurred: None,
+                    area: 100,
+                },
+                GroupFace {
+                    encoding: enc(s + 1.0, 121),
+                    motion_blurred: None,
+                    area: 100,
+                },
+            ]
+        };
+        let mut set = TrainingSet::new(None);
+        for k in 0..3 {
+            set.add("amy", enc(k as f32, 3), None, format!("amy{k}"));
+        }
+        set.add_group_photo("amy", group(50.0), "crowd".into());
+        let model = set.train(encoder(), &TrainOptions::default()).unwrap();
+        assert_eq!(model.counts(), [3]);
+        let undecided = |m: &Model| {
+            m.left_out
+                .iter()
+                .filter(|l| l.sample.source == "crowd")
+                .count()
+        };
+        assert_eq!(undecided(&model), 1);
+        // Another person's training (append) keeps the record; amy's again replaces it.
+        let mut set = TrainingSet::new(Some(&model));
+        set.add("raj", enc(9.0, 40), None, "raj0".into());
+        let model = set.train(encoder(), &TrainOptions::default()).unwrap();
+        assert_eq!(undecided(&model), 1);
+        assert!(is_group_photo_reason(&model.left_out[0].reason));
+        let mut set = TrainingSet::new(Some(&model));
+        set.add("amy", enc(1.0, 3), None, "amy-new".into());
+        let model = set.train(encoder(), &TrainOptions::default()).unwrap();
+        assert_eq!(undecided(&model), 0);
     }
 
     #[test]

@@ -87,7 +87,12 @@ pub fn video_frames(path: &Path, first: usize, last: usize) -> Vec<gst::Sample> 
 /// The ground-truth face boxes of one frame of `samples/clips/bbt_mv_720p.mp4`:
 /// (label, track, [x, y, w, h]).
 pub fn clip_ground_truth(frame: usize) -> Vec<(String, u64, [i32; 4])> {
-    let text = std::fs::read_to_string(samples().join("clips/bbt_mv_720p.gt.jsonl")).unwrap();
+    ground_truth(&samples().join("clips/bbt_mv_720p.gt.jsonl"), frame)
+}
+
+/// The ground-truth face boxes of one frame in a `.gt.jsonl` file: (label, track, [x, y, w, h]).
+pub fn ground_truth(path: &Path, frame: usize) -> Vec<(String, u64, [i32; 4])> {
+    let text = std::fs::read_to_string(path).unwrap();
     let line = text
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
