@@ -115,6 +115,10 @@ def parse_obs(run):
                         if re.search(r"\sERROR\s+\S+\s+\S+:\d+:", l)
                         or re.search(r"(GStreamer|GLib-GObject|GLib)[\w-]*-CRITICAL", l)]
     r["gst_warnings"] = sum(1 for l in out.splitlines() if re.search(r"\sWARN\s+\S+\s+\S+:\d+:", l))
+    # OBS 29 sometimes crashes while quitting, after the recording stopped (seen: a segfault in
+    # libQt5Gui after "QWidget::repaint: Recursive repaint detected"); the profile is then lost.
+    m = re.search(r"^(Segmentation fault|Aborted|Bus error|Killed)\b.*$", out, re.M)
+    r["crash"] = m[0] if m else None
     recs = sorted(glob(os.path.join(run, "*.mkv")))
     r["recording"] = recs[-1] if recs else None
     return r
@@ -285,12 +289,18 @@ def main():
         if cf["matched"] < 0.8 * cf["samples"]:
             fails.append(f"identity: only {cf['matched']} of {cf['samples']} recorded frames match a clip frame: "
                          "the recording does not show the clip")
+    for label, r in runs.items():
+        if r["summary"] and r["crash"]:
+            notes.append(f"{label}: OBS crashed while quitting, after the recording stopped ({r['crash']}; "
+                         f"see {r['dir']}/obs-stdout.log): no timing profile")
+        elif r["summary"] and not r["graphics"]:
+            notes.append(f"{label}: no obs_graphics_thread profile in obs-stdout.log")
     if c["summary"] and c["lagged_pct"] > a.max_lagged_pct:
         notes.append(f"identity lags {c['lagged_pct']}% without faceidoverlay: the machine is too busy "
                      "for OBS, the faceidoverlay lag figure is not the element's alone")
     if o["summary"] and o["lagged_pct"] > a.max_lagged_pct:
-        fails.append(f"faceidoverlay: {o['lagged_pct']}% of frames lagged in OBS "
-                     f"({o['lagged']} frames; graphics thread p99 {o['graphics']['p99'] if o['graphics'] else '?'} ms), "
+        p99 = f"graphics thread p99 {o['graphics']['p99']:.0f} ms" if o["graphics"] else "no timing profile"
+        fails.append(f"faceidoverlay: {o['lagged_pct']}% of frames lagged in OBS ({o['lagged']} frames; {p99}), "
                      f"allowed {a.max_lagged_pct}% (FACEID_OBS_MAX_LAGGED_PCT)")
     if o["frames"]:
         of = o["frames"]
