@@ -9,7 +9,7 @@
 #     FACEID_MODELS_DIR, no cargo, a fresh registry) where only GST_PLUGIN_PATH points at the
 #     prefix: gst-inspect-1.0 lists both elements, `faceid train` builds a model and a
 #     gst-launch-1.0 pipeline names two faces with the installed plugin and weights.
-#  3. `cargo install --path . --root DIR` builds a `faceid` that trains a model.
+#  3. `cargo install --path crates/faceid --root DIR` builds a `faceid` that trains a model.
 # The first run builds everything in release mode (about 6 minutes on 2 busy cores), then
 # checks for about 2 minutes; later runs reuse FACEID_INSTALL_CHECK_DIR (default
 # /tmp/faceid-install-check) and take 2-3 minutes.
@@ -77,8 +77,8 @@ grep -qF "dlib weights from $prefix/share/gst-faceid/models" <<<"$out" ||
 echo "gst-inspect-1.0 finds both elements; faceid trains; the plugin names Obama and Biden"
 echo "with the weights from $prefix/share/gst-faceid/models"
 
-step "3. cargo install --path . --root $work/cargo-root"
-CARGO_TARGET_DIR=$build/target cargo install --quiet --locked --path . --root "$work/cargo-root"
+step "3. cargo install --path crates/faceid --root $work/cargo-root"
+CARGO_TARGET_DIR=$build/target cargo install --quiet --locked --path crates/faceid --root "$work/cargo-root"
 log=$(clean "$work/cargo-root/bin/faceid" train "$src/samples/fr_examples" -o "$work/cargo.faceid" 2>&1) ||
   fail "cargo-installed faceid train: $log"
 echo "cargo install builds a faceid that trains"

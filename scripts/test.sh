@@ -6,10 +6,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/setup.sh
 cargo fmt --all -- --check
-cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --workspace --all-targets -- -D warnings
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-G_DEBUG=fatal_warnings cargo test --locked --all-targets 2>&1 | tee "$log"
+G_DEBUG=fatal_warnings cargo test --locked --workspace --all-targets 2>&1 | tee "$log"
 scripts/fuzz.sh "${FACEID_FUZZ_SECONDS:-30}"
 # One closing line for every test binary together.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

@@ -1,0 +1,270 @@
+//! The classifier: which person a face is most like (nearest whitened person mean, with a
+//! margin), and whether it is anyone at all (the nearest training photo on dlib's scale).
+
+use linfa_nn::distance::L2Dist;
+use linfa_nn::{LinearSearch, NearestNeighbour};
+use ndarray::{Array2, ArrayView1};
+
+use super::{Model, Sample, TEMPERATURE};
+use crate::encoding::{ENCODING_DIM, Encoding};
+use crate::metric::Whitening;
+
+/// `softmax(-d² / 2T)` over per-person distances `d`: confidences summing to 1.
+pub fn confidences(distances: &[f32]) -> Vec<f32> {
+    let z: Vec<f32> = distances
+        .iter()
+        .map(|d| -(d * d) / (2.0 * TEMPERATURE))
+        .collect();
+    let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f32> = z.iter().map(|v| (v - max).exp()).collect();
+    let sum: f32 = e.iter().sum();
+    if sum > 0.0 && sum.is_finite() {
+        e.iter().map(|v| v / sum).collect()
+    } else {
+        vec![1.0 / distances.len().max(1) as f32; distances.len()]
+    }
+}
+
+/// What the model says about one face.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    /// The most likely person (index into labels), even when unknown.
+    pub best: usize,
+    /// Whether the face is close enough to `best`'s photos to be them.
+    pub known: bool,
+    /// Whether another person is about as likely (within the margin): no name then.
+    pub ambiguous: bool,
+    /// Confidence of `best`.
+    pub confidence: f32,
+    /// Plain dlib distance to the nearest training photo of `best`.
+    pub distance: f32,
+    /// Whitened distance to the second-nearest person minus to `best` (infinite with one
+    /// person).
+    pub margin: f32,
+    /// Whether that nearest point is a motion-blurred copy (its distance counted with the
+    /// model's blur penalty) rather than a sharp photo: the face looks smeared.
+    pub like_motion_blur: bool,
+    /// Confidence of every label, in label order.
+    pub scores: Vec<f32>,
+    /// Whitened distance to every person's mean, in label order.
+    pub distances: Vec<f32>,
+}
+
+impl Prediction {
+    /// The label index when known and not ambiguous, `None` otherwise.
+    pub fn label(&self) -> Option<usize> {
+        (self.known && !self.ambiguous).then_some(self.best)
+    }
+}
+
+/// A model ready to classify: the whitening and each person's whitened mean (which person), and
+/// each person's photos as one matrix for the nearest-photo search (anyone at all). Build once
+/// per model, use per face.
+#[derive(Clone, Debug)]
+pub struct Classifier {
+    labels: Vec<String>,
+    whitening: Whitening,
+    /// Per label: the mean of the whitened sharp photos.
+    centroids: Vec<Encoding>,
+    /// Per label: the sharp photos' encodings, one row each.
+    per_label: Vec<Array2<f32>>,
+    /// Per label: the motion-blurred copies' encodings.
+    per_label_blurred: Vec<Array2<f32>>,
+    unknown_distance: f32,
+    blur_penalty: f32,
+    margin: f32,
+}
+
+/// Whether the motion-blurred copies join the within-person covariance (each copy's deviation
+/// from its person's mean of sharp photos): blur then counts as a way one person's faces vary.
+const WHITEN_WITH_MOTION_BLUR_COPIES: bool = true;
+
+/// The whitening of `samples` (see [`crate::metric`]): deviations of every photo (and, with
+/// [`WHITEN_WITH_MOTION_BLUR_COPIES`], of its motion-blurred copy) from its person's mean.
+pub fn fit_whitening(samples: &[Sample], labels: usize, shrinkage: f32) -> Whitening {
+    let means: Vec<Option<Encoding>> = (0..labels)
+        .map(|label| {
+            let own: Vec<&Encoding> = samples
+                .iter()
+                .filter(|s| s.label == label)
+                .map(|s| &s.encoding)
+                .collect();
+            crate::training::group_photo::mean(&own)
+        })
+        .collect();
+    let mut deviations = Vec::new();
+    for s in samples {
+        let Some(Some(m)) = means.get(s.label) else {
+            continue;
+        };
+        let copies = s
+            .motion_blurred
+            .iter()
+            .filter(|_| WHITEN_WITH_MOTION_BLUR_COPIES);
+        for e in std::iter::once(&s.encoding).chain(copies) {
+            let mut d = [0.0f32; ENCODING_DIM];
+            for ((o, a), b) in d.iter_mut().zip(e).zip(m) {
+                *o = a - b;
+            }
+            deviations.push(d);
+        }
+    }
+    let people = means.iter().flatten().count();
+    Whitening::fit(&deviations, samples.len().saturating_sub(people), shrinkage)
+}
+
+impl Classifier {
+    /// Prepares `model` for classification.
+    pub fn new(model: &Model) -> Classifier {
+        let matrices = |pick: &dyn Fn(&Sample) -> Option<&Encoding>| -> Vec<Array2<f32>> {
+            (0..model.labels.len())
+                .map(|label| {
+                    let rows: Vec<&Encoding> = model
+                        .samples
+                        .iter()
+                        .filter(|s| s.label == label)
+                        .filter_map(pick)
+                        .collect();
+                    Array2::from_shape_fn((rows.len(), ENCODING_DIM), |(i, j)| rows[i][j])
+                })
+                .collect()
+        };
+        let whitening = fit_whitening(&model.samples, model.labels.len(), model.shrinkage);
+        let centroids = (0..model.labels.len())
+            .map(|label| {
+                let white: Vec<Encoding> = model
+                    .samples
+                    .iter()
+                    .filter(|s| s.label == label)
+                    .map(|s| whitening.apply(&s.encoding))
+                    .collect();
+                let refs: Vec<&Encoding> = white.iter().collect();
+                crate::training::group_photo::mean(&refs).unwrap_or([f32::INFINITY; ENCODING_DIM])
+            })
+            .collect();
+        Classifier {
+            labels: model.labels.clone(),
+            whitening,
+            centroids,
+            per_label: matrices(&|s| Some(&s.encoding)),
+            per_label_blurred: matrices(&|s| s.motion_blurred.as_ref()),
+            unknown_distance: model.unknown_distance,
+            blur_penalty: model.blur_penalty,
+            margin: model.margin,
+        }
+    }
+
+    /// People's names, in score order.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// The distance beyond which a face is unknown.
+    pub fn unknown_distance(&self) -> f32 {
+        self.unknown_distance
+    }
+
+    /// Overrides the unknown distance stored in the model.
+    pub fn set_unknown_distance(&mut self, distance: f32) {
+        self.unknown_distance = distance;
+    }
+
+    /// The margin a name needs over the second-nearest person.
+    pub fn margin(&self) -> f32 {
+        self.margin
+    }
+
+    /// Overrides the margin stored in the model.
+    pub fn set_margin(&mut self, margin: f32) {
+        self.margin = margin;
+    }
+
+    /// Whitened distance from `encoding` to every person's mean, in label order.
+    pub fn distances(&self, encoding: &Encoding) -> Vec<f32> {
+        let w = self.whitening.apply(encoding);
+        self.centroids
+            .iter()
+            .map(|c| {
+                let d = crate::encoding::distance(&w, c);
+                if d.is_nan() { f32::INFINITY } else { d }
+            })
+            .collect()
+    }
+
+    /// Classifies one encoding.
+    pub fn classify(&self, encoding: &Encoding) -> Prediction {
+        self.decide(encoding, self.distances(encoding), None)
+    }
+
+    /// The prediction for `encoding` given its whitened `distances` ([`Classifier::distances`]),
+    /// with the people in `taken` (already given to other faces of the same frame: two faces
+    /// of one frame are two people) out of the running: the nearest of the others is chosen,
+    /// and must be `margin` nearer than the next of the others.
+    pub fn decide(
+        &self,
+        encoding: &Encoding,
+        distances: Vec<f32>,
+        taken: Option<&[bool]>,
+    ) -> Prediction {
+        let is_taken = |i: usize| taken.is_some_and(|t| t.get(i).copied().unwrap_or(false));
+        let mut order: Vec<usize> = (0..distances.len()).collect();
+        order.sort_by(|&a, &b| distances[a].total_cmp(&distances[b]).then(a.cmp(&b)));
+        let best = order.iter().copied().find(|&i| !is_taken(i)).unwrap_or(0);
+        let runner_up = order
+            .iter()
+            .copied()
+            .filter(|&i| i != best && !is_taken(i))
+            .map(|i| distances[i])
+            .next()
+            .unwrap_or(f32::INFINITY);
+        let margin = runner_up - distances.get(best).copied().unwrap_or(f32::INFINITY);
+        let scores = confidences(&distances);
+        let (sharp, blurred) = self.nearest_distances(encoding, best);
+        let distance = sharp.min(blurred);
+        Prediction {
+            best,
+            known: distance <= self.unknown_distance,
+            ambiguous: margin.is_nan() || margin < self.margin,
+            like_motion_blur: blurred < sharp,
+            confidence: scores.get(best).copied().unwrap_or(0.0),
+            distance,
+            margin,
+            scores,
+            distances,
+        }
+    }
+
+    /// Distance from `encoding` to the nearest training photo of `label`, or to the nearest
+    /// motion-blurred copy plus the model's blur penalty when that is smaller.
+    pub fn nearest_distance(&self, encoding: &Encoding, label: usize) -> f32 {
+        let (sharp, blurred) = self.nearest_distances(encoding, label);
+        sharp.min(blurred)
+    }
+
+    /// Distances to `label`'s nearest sharp photo and to its nearest motion-blurred copy (with
+    /// the penalty); infinite when there is none.
+    fn nearest_distances(&self, encoding: &Encoding, label: usize) -> (f32, f32) {
+        let sharp = nearest_in(self.per_label.get(label), encoding);
+        let blurred = nearest_in(self.per_label_blurred.get(label), encoding) + self.blur_penalty;
+        (sharp, blurred)
+    }
+}
+
+/// Distance from `encoding` to the nearest row of `points` (linfa-nn linear search; models hold
+/// tens to thousands of photos, where a linear scan beats building a tree). Infinite when empty.
+fn nearest_in(points: Option<&Array2<f32>>, encoding: &Encoding) -> f32 {
+    let Some(points) = points.filter(|p| p.nrows() > 0) else {
+        return f32::INFINITY;
+    };
+    let query = ArrayView1::from(&encoding[..]);
+    let Ok(index) = LinearSearch::new().from_batch(points, L2Dist) else {
+        return f32::INFINITY;
+    };
+    match index.k_nearest(query, 1) {
+        Ok(found) => found
+            .first()
+            .map(|(p, _)| crate::encoding::distance_view(p, &query))
+            .unwrap_or(f32::INFINITY),
+        Err(_) => f32::INFINITY,
+    }
+}

@@ -1,0 +1,48 @@
+//! What the analyzer needs from a face detector and encoder. faceid-dlib implements it over
+//! dlib; tests implement it with scripted boxes and encodings, so the analyzer's schedule,
+//! weak-detection confirmation and naming are tested without dlib.
+
+use std::fmt;
+
+use crate::detection::DetectionConfig;
+use crate::encoding::Encoding;
+use crate::frame::FrameRef;
+use crate::geometry::FaceBox;
+
+/// A backend failed on a frame (a worker thread panicked, or the encoder broke): the frame's
+/// results would be wrong, so the analysis of the frame fails with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackendError(pub String);
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BackendError {}
+
+/// Finds and encodes faces.
+pub trait FaceBackend: Send {
+    /// The faces of the whole frame with their detector scores (at least
+    /// `config.adjust_threshold`), left to right.
+    fn detect(&self, frame: &FrameRef<'_>, config: &DetectionConfig) -> Vec<(FaceBox, f32)>;
+
+    /// The faces near `around` (a cheap local search where a face is expected), with their
+    /// scores at the detector's threshold moved by `adjust_threshold`, best first.
+    fn detect_near(
+        &self,
+        frame: &FrameRef<'_>,
+        around: FaceBox,
+        adjust_threshold: f64,
+    ) -> Vec<(FaceBox, f32)>;
+
+    /// The encodings of the faces at `boxes`, in `boxes` order, on up to `threads` threads;
+    /// all or an error, never a shorter list.
+    fn encode(
+        &self,
+        frame: &FrameRef<'_>,
+        boxes: &[FaceBox],
+        threads: usize,
+    ) -> Result<Vec<Encoding>, BackendError>;
+}

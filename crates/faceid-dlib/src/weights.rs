@@ -1,0 +1,389 @@
+//! The face pipeline, plain Rust over dlib: a frame (any stride, 32-bit or 24-bit pixels) in,
+//! face boxes and 128-number encodings out.
+//!
+//! - Detection: dlib's HOG frontal face detector (optionally on an upsampled image, like
+//!   face_recognition's `number_of_times_to_upsample`), with its scores and an adjustable
+//!   threshold ([`crate::hog`]), or dlib's CNN (MMOD) detector.
+//! - Landmarks: dlib's 5-point shape predictor, on the full-resolution frame.
+//! - Encoding: dlib's ResNet (`dlib_face_recognition_resnet_model_v1.dat`), 128 numbers a face.
+//!
+//! The weight files are loaded once per process and shared ([`Weights::load`]); each thread that
+//! encodes borrows its own copy of the network from a small pool, because a dlib network keeps
+//! its layer outputs inside and must not run on two threads at once.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex, Weak};
+
+use dlib_face_recognition::{
+    FaceDetectorCnn, FaceEncoderNetwork, FaceEncoderTrait, LandmarkPredictor,
+    LandmarkPredictorTrait,
+};
+use faceid_core::encoding::{ENCODING_DIM, EncoderId, Encoding};
+use faceid_core::frame::FrameRef;
+use faceid_core::geometry::FaceBox;
+use faceid_core::video::backend::BackendError;
+use sha2::{Digest, Sha256};
+
+use crate::pipeline::{image_matrix, to_dlib};
+
+/// dlib's 5-point landmark predictor.
+pub const LANDMARKS_FILE: &str = "shape_predictor_5_face_landmarks.dat";
+/// dlib's ResNet face encoder (the default; see [`WeightsConfig::encoder_file`]).
+pub const ENCODER_FILE: &str = "dlib_face_recognition_resnet_model_v1.dat";
+/// dlib's CNN (MMOD) face detector.
+pub const CNN_DETECTOR_FILE: &str = "mmod_human_face_detector.dat";
+/// Environment variable naming the folder with the weight files.
+pub const MODELS_DIR_ENV: &str = "FACEID_MODELS_DIR";
+
+/// Where the weight files are looked for when neither the `models-dir` property nor
+/// `FACEID_MODELS_DIR` says: the install location chosen at build time (meson sets
+/// `FACEID_MODELS_INSTALL_DIR`), else the source tree's `models/dlib`.
+pub fn builtin_models_dir() -> PathBuf {
+    match option_env!("FACEID_MODELS_INSTALL_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        // crates/faceid-dlib -> the checkout's models/dlib
+        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .nth(2)
+            .unwrap_or(Path::new("."))
+            .join("models")
+            .join("dlib"),
+    }
+}
+
+/// The folder to load weights from: the explicit setting, then `FACEID_MODELS_DIR`, then
+/// [`builtin_models_dir`].
+pub fn resolve_models_dir(explicit: Option<&Path>) -> PathBuf {
+    if let Some(dir) = explicit.filter(|d| !d.as_os_str().is_empty()) {
+        return dir.to_path_buf();
+    }
+    if let Some(dir) = std::env::var_os(MODELS_DIR_ENV).filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    builtin_models_dir()
+}
+
+/// Which weight files to load.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct WeightsConfig {
+    /// Folder holding the weight files.
+    pub dir: PathBuf,
+    /// Encoder weights: a file name inside `dir`, or an absolute path to another dlib ResNet model.
+    pub encoder_file: PathBuf,
+    /// Also load the CNN detector.
+    pub cnn: bool,
+}
+
+impl WeightsConfig {
+    /// Default files in `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        WeightsConfig {
+            dir: dir.into(),
+            encoder_file: PathBuf::from(ENCODER_FILE),
+            cnn: false,
+        }
+    }
+
+    fn path_of(&self, file: &Path) -> PathBuf {
+        self.dir.join(file)
+    }
+}
+
+/// Why weights could not be loaded. The message says what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WeightsError {
+    /// The file does not exist.
+    Missing(PathBuf),
+    /// The file exists but dlib could not read it as the expected model.
+    Unreadable(PathBuf, String),
+}
+
+impl fmt::Display for WeightsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WeightsError::Missing(path) => write!(
+                f,
+                "dlib weight file {} is missing. Fetch the weights with `models/fetch-weights.sh {}` \
+                 (from the gst-faceid source tree), or point the models-dir property or the {} \
+                 environment variable at the folder that holds them",
+                path.display(),
+                path.parent()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                MODELS_DIR_ENV
+            ),
+            WeightsError::Unreadable(path, why) => write!(
+                f,
+                "{} is not a usable dlib model file ({why}). Fetch dlib's weights again with \
+                 `models/fetch-weights.sh`",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for WeightsError {}
+
+/// The loaded dlib models, shared by every element of the process that uses the same files.
+pub struct Weights {
+    landmarks: LandmarkPredictor,
+    /// One network to clone more from; never run directly.
+    encoder_master: Mutex<FaceEncoderNetwork>,
+    /// Networks not in use right now. A thread takes one (or clones the master) and gives it back.
+    encoder_pool: Mutex<Vec<FaceEncoderNetwork>>,
+    pub(crate) cnn: Option<Mutex<FaceDetectorCnn>>,
+    encoder_id: EncoderId,
+}
+
+unsafe extern "C" {
+    /// From libopenblas, which dlib-face-recognition links (feature `openblas`).
+    fn openblas_set_num_threads(num_threads: std::os::raw::c_int);
+}
+
+/// Keeps OpenBLAS to one thread: the analyzer already encodes faces on several threads, and
+/// OpenBLAS's own idle threads spin (measured: a third of the CPU time went to `sched_yield`).
+fn limit_blas_threads() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("OPENBLAS_NUM_THREADS").is_none() {
+            // SAFETY: a plain setter in OpenBLAS, called before any BLAS work of ours starts.
+            unsafe { openblas_set_num_threads(1) };
+        }
+    });
+}
+
+/// How many times weight files were read from disk in this process (see [`Weights::times_loaded`]).
+static LOADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+static WEIGHTS_CACHE: LazyLock<Mutex<HashMap<WeightsConfig, Weak<Weights>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding one of these locks leaves plain data behind; keep going.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn check_exists(path: &Path) -> Result<(), WeightsError> {
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(WeightsError::Missing(path.to_path_buf()))
+    }
+}
+
+/// Reads the head of a file and checks it looks like a dlib serialized object, so an unrelated
+/// file is refused before dlib parses it.
+fn sha256_file(path: &Path) -> Result<String, WeightsError> {
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| WeightsError::Unreadable(path.to_path_buf(), e.to_string()))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| WeightsError::Unreadable(path.to_path_buf(), e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+impl Weights {
+    /// Loads (or reuses, if another element of this process already holds them) the weights.
+    pub fn load(config: &WeightsConfig) -> Result<Arc<Weights>, WeightsError> {
+        let mut cache = lock(&WEIGHTS_CACHE);
+        if let Some(weights) = cache.get(config).and_then(Weak::upgrade) {
+            return Ok(weights);
+        }
+        cache.retain(|_, w| w.strong_count() > 0);
+        let weights = Arc::new(Self::load_uncached(config)?);
+        LOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        cache.insert(config.clone(), Arc::downgrade(&weights));
+        Ok(weights)
+    }
+
+    /// How many times this process has read weight files from disk. While one element holds
+    /// the weights, every other element with the same files shares them, so this stays at 1 however
+    /// many pipelines run at once (benchmarks and tests check it).
+    pub fn times_loaded() -> usize {
+        LOADS.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn load_uncached(config: &WeightsConfig) -> Result<Weights, WeightsError> {
+        limit_blas_threads();
+        let landmarks_path = config.path_of(Path::new(LANDMARKS_FILE));
+        let encoder_path = config.path_of(&config.encoder_file);
+        check_exists(&landmarks_path)?;
+        check_exists(&encoder_path)?;
+        let landmarks = LandmarkPredictor::open(&landmarks_path)
+            .map_err(|e| WeightsError::Unreadable(landmarks_path.clone(), e))?;
+        let encoder = FaceEncoderNetwork::open(&encoder_path)
+            .map_err(|e| WeightsError::Unreadable(encoder_path.clone(), e))?;
+        let cnn = if config.cnn {
+            let cnn_path = config.path_of(Path::new(CNN_DETECTOR_FILE));
+            check_exists(&cnn_path)?;
+            Some(Mutex::new(FaceDetectorCnn::open(&cnn_path).map_err(
+                |e| WeightsError::Unreadable(cnn_path.clone(), e),
+            )?))
+        } else {
+            None
+        };
+        let encoder_id = EncoderId {
+            file_name: encoder_path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            sha256: sha256_file(&encoder_path)?,
+        };
+        Ok(Weights {
+            landmarks,
+            encoder_master: Mutex::new(encoder),
+            encoder_pool: Mutex::new(Vec::new()),
+            cnn,
+            encoder_id,
+        })
+    }
+
+    /// Identity of the encoder weights.
+    pub fn encoder_id(&self) -> &EncoderId {
+        &self.encoder_id
+    }
+
+    /// Whether the CNN detector is loaded.
+    pub fn has_cnn(&self) -> bool {
+        self.cnn.is_some()
+    }
+
+    /// Encodes the faces at `boxes` from the full-resolution frame. Safe to call from several
+    /// threads at once: each call borrows its own copy of the network. `jitters` > 1 averages that
+    /// many randomly jittered copies of each face (slower, steadier; dlib's `num_jitters`).
+    pub fn encode(&self, frame: &FrameRef<'_>, boxes: &[FaceBox], jitters: u32) -> Vec<Encoding> {
+        if boxes.is_empty() {
+            return Vec::new();
+        }
+        // Only the region around the faces is converted: landmarks and chips need the face plus
+        // a margin (dlib's chip uses 25% padding).
+        let (mut x0, mut y0, mut x1, mut y1) = (i64::MAX, i64::MAX, i64::MIN, i64::MIN);
+        for b in boxes {
+            let m = (b.width.max(b.height) as i64) / 2 + 8;
+            x0 = x0.min(b.x as i64 - m);
+            y0 = y0.min(b.y as i64 - m);
+            x1 = x1.max((b.x + b.width) as i64 + m);
+            y1 = y1.max((b.y + b.height) as i64 + m);
+        }
+        let x0 = x0.clamp(0, frame.width() as i64 - 1) as usize;
+        let y0 = y0.clamp(0, frame.height() as i64 - 1) as usize;
+        let x1 = (x1.clamp(1, frame.width() as i64) as usize).max(x0 + 1);
+        let y1 = (y1.clamp(1, frame.height() as i64) as usize).max(y0 + 1);
+        let Some(crop) = frame.crop(x0, y0, x1, y1) else {
+            return Vec::new();
+        };
+        let rgb = crop.to_rgb(crop.width(), crop.height());
+        let matrix = image_matrix(&rgb, crop.width(), crop.height());
+        let landmarks: Vec<_> = boxes
+            .iter()
+            .map(|b| {
+                let shifted = FaceBox {
+                    x: b.x - x0 as i32,
+                    y: b.y - y0 as i32,
+                    ..*b
+                };
+                self.landmarks.face_landmarks(&matrix, &to_dlib(shifted))
+            })
+            .collect();
+        let encodings =
+            self.with_encoder(|net| net.get_face_encodings(&matrix, &landmarks, jitters.max(1)));
+        encodings
+            .iter()
+            .map(|e| {
+                let mut out = [0f32; ENCODING_DIM];
+                for (o, v) in out.iter_mut().zip(e.as_ref()) {
+                    *o = *v as f32;
+                }
+                out
+            })
+            .collect()
+    }
+
+    /// [`Weights::encode`] split over up to `threads` threads (each with its own copy of the
+    /// network); results in `boxes` order. A thread that panics, or a count of encodings that
+    /// does not match the boxes, is an error: pairing the rest with boxes by position would put
+    /// names on the wrong faces.
+    pub fn encode_parallel(
+        &self,
+        frame: &FrameRef<'_>,
+        boxes: &[FaceBox],
+        threads: usize,
+    ) -> Result<Vec<Encoding>, BackendError> {
+        let threads = threads.clamp(1, boxes.len().max(1));
+        let chunk = boxes.len().div_ceil(threads).max(1);
+        let encodings: Vec<Encoding> = if threads <= 1 {
+            self.encode(frame, boxes, 1)
+        } else {
+            let parts = std::thread::scope(|scope| {
+                let handles: Vec<_> = boxes
+                    .chunks(chunk)
+                    .map(|part| scope.spawn(move || self.encode(frame, part, 1)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join())
+                    .collect::<Result<Vec<_>, _>>()
+            });
+            parts
+                .map_err(|_| BackendError("a face-encoding thread panicked".into()))?
+                .into_iter()
+                .flatten()
+                .collect()
+        };
+        if encodings.len() != boxes.len() {
+            return Err(BackendError(format!(
+                "{} encodings for {} faces",
+                encodings.len(),
+                boxes.len()
+            )));
+        }
+        Ok(encodings)
+    }
+
+    fn with_encoder<R>(&self, f: impl FnOnce(&FaceEncoderNetwork) -> R) -> R {
+        let net = lock(&self.encoder_pool)
+            .pop()
+            .unwrap_or_else(|| lock(&self.encoder_master).clone());
+        let result = f(&net);
+        lock(&self.encoder_pool).push(net);
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn models_dir_prefers_explicit_setting() {
+        assert_eq!(
+            resolve_models_dir(Some(Path::new("/x"))),
+            PathBuf::from("/x")
+        );
+    }
+
+    #[test]
+    fn missing_weights_name_the_file_and_the_fix() {
+        let err = Weights::load(&WeightsConfig::new("/nonexistent-faceid"))
+            .err()
+            .unwrap();
+        let msg = err.to_string();
+        assert!(msg.contains(LANDMARKS_FILE), "{msg}");
+        assert!(msg.contains("fetch-weights.sh"), "{msg}");
+    }
+}

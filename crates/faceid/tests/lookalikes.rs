@@ -1,0 +1,199 @@
+//! Look-alike members (BTS, `samples/kpop/`): the names a fan sees on the sample clips, from
+//! clean and from messy training folders, and the faces of one frame named together.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use faceid_core::geometry::FaceBox;
+use faceid_core::model::{Classifier, Model};
+use faceid_core::video::identity::name_jointly;
+use faceid_dlib::{FacePipeline, Weights, WeightsConfig, resolve_models_dir};
+
+fn kpop(name: &str) -> PathBuf {
+    samples().join("kpop/clips").join(name)
+}
+
+fn faceid() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_faceid"))
+}
+
+/// `faceid train DIR -o MODEL`; its standard output.
+fn train_folder(dir: &Path, model: &Path) -> String {
+    let out = faceid()
+        .arg("train")
+        .arg(dir)
+        .arg("-o")
+        .arg(model)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// `faceid eval` of `model` on the clip `name`: the score line and the whole output.
+fn clip_scores(model: &Path, name: &str) -> (serde_json::Value, String) {
+    let out = faceid()
+        .arg("eval")
+        .arg("-m")
+        .arg(model)
+        .arg("--ground-truth")
+        .arg(kpop(&format!("{name}.gt.jsonl")))
+        .arg(kpop(&format!("{name}.mp4")))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}");
+    let line = stdout.lines().find(|l| l.starts_with('{')).unwrap();
+    (serde_json::from_str(line).unwrap(), stdout)
+}
+
+fn figure(s: &serde_json::Value, name: &str) -> f64 {
+    s[name].as_f64().unwrap()
+}
+
+#[test]
+fn members_are_named_with_almost_no_wrong_name_from_15_photos_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("bts15.faceid");
+    train_folder(&kpop("bts15_mv_720p-train"), &model);
+    let (s, out) = clip_scores(&model, "bts15_mv_720p");
+    // Before the look-alike work: named_ok 0.800, wrong_name 0.113 (issue 11). The issue's
+    // target of 0.95 is not reached: see ARCHITECTURE.md, "Look-alikes".
+    assert!(figure(&s, "named_ok") >= 0.80, "{out}");
+    assert!(figure(&s, "wrong_name") <= 0.02, "{out}");
+    assert!(figure(&s, "flicker_per_100") <= 0.5, "{out}");
+    assert!(out.contains("true \\ given"), "a confusion table: {out}");
+}
+
+#[test]
+fn with_5_photos_a_member_more_faces_are_named_than_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("bts.faceid");
+    train_folder(&kpop("bts_mv_720p-train"), &model);
+    let (s, out) = clip_scores(&model, "bts_mv_720p");
+    // Before: named_ok 0.485, wrong_name 0.050. Now more are named, but two of suga's shots
+    // (of 22) take jhope's name: the mix-up the table shows.
+    assert!(figure(&s, "named_ok") >= 0.55, "{out}");
+    assert!(figure(&s, "wrong_name") <= 0.10, "{out}");
+    assert!(out.contains("mixed up"), "{out}");
+}
+
+#[test]
+fn a_messy_download_folder_trains_to_the_names_of_the_clean_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let messy = dir.path().join("messy");
+    let status = Command::new(checkout().join("scripts/make-messy-set.sh"))
+        .arg(kpop("bts15_mv_720p-train"))
+        .arg(samples().join("johns"))
+        .arg(samples().join("bbt/_group"))
+        .arg(&messy)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (clean_model, messy_model) = (
+        dir.path().join("clean.faceid"),
+        dir.path().join("messy.faceid"),
+    );
+    train_folder(&kpop("bts15_mv_720p-train"), &clean_model);
+    let report = train_folder(&messy, &messy_model);
+    // What a fan should see in the report: strangers, crowds of strangers and drawings left
+    // out; other members' photos left out as looking like them; the phone photo read upright
+    // (a duplicate of the photo it was made from).
+    let left_out = |what: &str| {
+        report
+            .lines()
+            .filter(|l| l.contains(what) && l.contains("left out"))
+            .count()
+    };
+    assert_eq!(left_out("zz-stranger"), 14, "{report}");
+    assert_eq!(left_out("zz-crowd"), 7, "{report}");
+    assert!(left_out("zz-other") >= 12, "{report}");
+    assert!(
+        !report.contains("zz-phone.jpg: left out: no face"),
+        "{report}"
+    );
+    let (clean, _) = clip_scores(&clean_model, "bts15_mv_720p");
+    let (dirty, out) = clip_scores(&messy_model, "bts15_mv_720p");
+    assert!(
+        figure(&dirty, "named_ok") >= figure(&clean, "named_ok") - 0.05,
+        "clean {clean}, messy {out}"
+    );
+    assert!(figure(&dirty, "wrong_name") <= 0.02, "{out}");
+}
+
+#[test]
+fn the_faces_of_a_frame_are_never_given_one_name_twice() {
+    init();
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("bts.faceid");
+    train_folder(&kpop("bts_mv_720p-train"), &model);
+    let classifier = Classifier::new(&Model::load(&model).unwrap());
+    let weights = Weights::load(&WeightsConfig::new(resolve_models_dir(None))).unwrap();
+    let pipeline = FacePipeline::new(weights);
+    let clip = kpop("bts_mv_720p.mp4");
+    let gt = kpop("bts_mv_720p.gt.jsonl");
+    let (mut duplicates_alone, mut right_alone, mut right_joint, mut frames) = (0, 0, 0, 0);
+    for (index, sample) in video_frames(&clip, 0, 599).iter().enumerate().step_by(10) {
+        let truth = ground_truth(&gt, index);
+        if truth.len() < 2 {
+            continue;
+        }
+        frames += 1;
+        let buffer = sample.buffer().unwrap();
+        let map = buffer.map_readable().unwrap();
+        let frame = bgrx_view(sample, &map);
+        let boxes: Vec<FaceBox> = truth
+            .iter()
+            .map(|(_, _, b)| FaceBox {
+                x: b[0],
+                y: b[1],
+                width: b[2],
+                height: b[3],
+            })
+            .collect();
+        let encodings = pipeline.encode(&frame, &boxes, 1);
+        let name =
+            |p: &faceid_core::model::Prediction| p.label().map(|l| classifier.labels()[l].clone());
+        let alone: Vec<Option<String>> = encodings
+            .iter()
+            .map(|e| name(&classifier.classify(e)))
+            .collect();
+        let joint: Vec<Option<String>> = name_jointly(&classifier, &encodings)
+            .iter()
+            .map(name)
+            .collect();
+        let twice = |names: &[Option<String>]| {
+            let named: Vec<&String> = names.iter().flatten().collect();
+            (1..named.len()).any(|i| named[..i].contains(&named[i]))
+        };
+        assert!(!twice(&joint), "frame {index}: {joint:?}");
+        duplicates_alone += usize::from(twice(&alone));
+        let right = |names: &[Option<String>]| {
+            names
+                .iter()
+                .zip(&truth)
+                .filter(|(n, t)| n.as_deref() == Some(t.0.as_str()))
+                .count()
+        };
+        right_alone += right(&alone);
+        right_joint += right(&joint);
+    }
+    assert!(frames >= 30, "{frames} frames with several members");
+    // The case exists on these real frames: named alone, two faces would share a name.
+    assert!(duplicates_alone >= 1, "{duplicates_alone}");
+    assert!(
+        right_joint >= right_alone,
+        "joint {right_joint}, alone {right_alone}"
+    );
+    eprintln!(
+        "{frames} frames: one name twice alone in {duplicates_alone}; right names alone {right_alone}, jointly {right_joint}"
+    );
+}

@@ -1,0 +1,489 @@
+//! GStreamer glue of `faceidoverlay`: caps, buffer mapping, metas and messages. The properties
+//! are [`super::settings`], the analysis [`faceid_core::video::analyzer`], the drawing
+//! [`crate::draw`], what it reports [`crate::meta`].
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use faceid_core::frame::{FrameRef, PixelLayout};
+use faceid_core::model::{Classifier, Model};
+use faceid_core::video::analyzer::{Analyzer, FaceResult};
+use faceid_dlib::{DlibBackend, Weights};
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::subclass::prelude::*;
+use gst_video::prelude::*;
+use gst_video::subclass::prelude::*;
+
+use super::settings::{self, MAX_SCORES_DRAWN, Settings};
+use crate::draw::{self, FaceLabel};
+use crate::element::{load_model, lock};
+use crate::meta::{FaceInfo, FrameFaces};
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "faceidoverlay",
+        gst::DebugColorFlags::empty(),
+        Some("Face identification overlay"),
+    )
+});
+
+/// A model file being read and checked on a thread of its own: a model set while playing is
+/// parsed there, never in the streaming thread (a model file may be hundreds of megabytes).
+struct ModelLoad {
+    path: PathBuf,
+    result: Receiver<Result<Model, String>>,
+}
+
+impl ModelLoad {
+    fn start(path: PathBuf, weights: Arc<Weights>) -> ModelLoad {
+        let (tx, result) = std::sync::mpsc::channel();
+        let file = path.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(load_model(&file, &weights));
+        });
+        ModelLoad { path, result }
+    }
+}
+
+struct State {
+    analyzer: Analyzer,
+    weights: Arc<Weights>,
+    /// The model file the classifier was loaded from, or is being loaded from.
+    model_path: PathBuf,
+    /// A model set while playing, until it is read.
+    loading: Option<ModelLoad>,
+    /// The unknown distance stored in the model (the property may override it).
+    model_unknown_distance: f32,
+    /// The margin stored in the model (the property may override it).
+    model_margin: f32,
+    /// The settings the analyzer was last configured with: property changes are applied once,
+    /// not on every frame.
+    applied: Settings,
+    info: Option<gst_video::VideoInfo>,
+    frames: u64,
+    /// `FACEID_TEST_PANIC=faceidoverlay` makes the first buffer panic, to prove a panic becomes
+    /// a GStreamer error and not a crash of the host. Test builds only (feature `test-hooks`).
+    #[cfg(feature = "test-hooks")]
+    panic_for_test: bool,
+}
+
+#[derive(Default)]
+pub struct FaceIdOverlay {
+    settings: Mutex<Settings>,
+    state: Mutex<Option<State>>,
+}
+
+impl FaceIdOverlay {
+    fn classifier_for(&self, model: &Model, settings: &Settings) -> Classifier {
+        let mut classifier = Classifier::new(model);
+        if settings.unknown_distance > 0.0 {
+            classifier.set_unknown_distance(settings.unknown_distance as f32);
+        }
+        if settings.margin >= 0.0 {
+            classifier.set_margin(settings.margin as f32);
+        }
+        classifier
+    }
+
+    /// Applies property changes made while playing: a new model file (read on a thread of its
+    /// own, used from the frame after it is ready), thresholds, detection.
+    fn apply_settings(&self, state: &mut State, settings: &Settings) {
+        self.take_loaded_model(state, settings);
+        if *settings == state.applied {
+            return;
+        }
+        state.applied = settings.clone();
+        if let Some(path) = &settings.model
+            && *path != state.model_path
+        {
+            state.model_path = path.clone();
+            state.loading = Some(ModelLoad::start(path.clone(), state.weights.clone()));
+        }
+        let mut classifier = state.analyzer.classifier().clone();
+        let wanted = if settings.unknown_distance > 0.0 {
+            settings.unknown_distance as f32
+        } else {
+            state.model_unknown_distance
+        };
+        let wanted_margin = if settings.margin >= 0.0 {
+            settings.margin as f32
+        } else {
+            state.model_margin
+        };
+        if classifier.unknown_distance() != wanted || classifier.margin() != wanted_margin {
+            classifier.set_unknown_distance(wanted);
+            classifier.set_margin(wanted_margin);
+            state.analyzer.set_classifier(classifier);
+        }
+        state.analyzer.set_config(settings.analyzer_config());
+    }
+
+    /// Switches to a model set while playing once it has been read; a bad one is a warning and
+    /// the previous model stays.
+    fn take_loaded_model(&self, state: &mut State, settings: &Settings) {
+        let Some(load) = &state.loading else {
+            return;
+        };
+        let result = match load.result.try_recv() {
+            Ok(result) => result,
+            Err(TryRecvError::Empty) => return,
+            Err(TryRecvError::Disconnected) => Err(format!(
+                "Could not load model {}: the loading thread stopped",
+                load.path.display()
+            )),
+        };
+        let path = load.path.clone();
+        state.loading = None;
+        match result {
+            Ok(model) => {
+                gst::info!(CAT, imp = self, "Switched to model {}", path.display());
+                state.model_unknown_distance = model.unknown_distance;
+                state.model_margin = model.margin;
+                state
+                    .analyzer
+                    .set_classifier(self.classifier_for(&model, settings));
+            }
+            Err(msg) => gst::element_imp_warning!(
+                self,
+                gst::ResourceError::OpenRead,
+                ("{msg}; keeping the previous model")
+            ),
+        }
+    }
+
+    fn labels_for(results: &[FaceResult], settings: &Settings) -> Vec<FaceLabel> {
+        results
+            .iter()
+            .map(|r| FaceLabel {
+                rect: r.rect,
+                title: r.title(),
+                confident: r.is_confident(settings.threshold as f32),
+                scores: if settings.show_confidences {
+                    r.scores.iter().take(MAX_SCORES_DRAWN).cloned().collect()
+                } else {
+                    Vec::new()
+                },
+            })
+            .collect()
+    }
+
+    fn post_results(&self, frame: FrameFaces) {
+        let _ = self.obj().post_message(
+            gst::message::Element::builder(frame.to_structure())
+                .src(&*self.obj())
+                .build(),
+        );
+    }
+
+    /// Finds, names and draws the faces of the frame in `buffer`.
+    fn analyze(
+        &self,
+        state: &mut State,
+        settings: &Settings,
+        buffer: &mut gst::BufferRef,
+        info: &gst_video::VideoInfo,
+    ) -> Result<Vec<FaceResult>, gst::FlowError> {
+        let size = buffer.size();
+        let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, info)
+            .map_err(|_| {
+                if size < info.size() {
+                    gst::element_imp_error!(
+                        self,
+                        gst::StreamError::Format,
+                        (
+                            "A buffer of {size} bytes is too small for a {}x{} {} frame ({} bytes): the element before faceidoverlay sent a broken buffer",
+                            info.width(),
+                            info.height(),
+                            info.format().to_str(),
+                            info.size()
+                        )
+                    );
+                } else {
+                    gst::element_imp_error!(
+                        self,
+                        gst::CoreError::Failed,
+                        ("Could not map the video frame writable")
+                    );
+                }
+                gst::FlowError::Error
+            })?;
+        let (width, height) = (frame.width() as usize, frame.height() as usize);
+        let stride = frame.plane_stride()[0] as usize;
+        let layout = if info.format() == gst_video::VideoFormat::Bgra {
+            PixelLayout::Bgra
+        } else {
+            PixelLayout::Bgrx
+        };
+        let data = frame.plane_data_mut(0).map_err(|_| gst::FlowError::Error)?;
+        let results = match FrameRef::new(data, width, height, stride, layout) {
+            Ok(view) => state.analyzer.analyze(&view).map_err(|e| {
+                gst::element_imp_error!(
+                    self,
+                    gst::LibraryError::Failed,
+                    ("Face analysis failed: {e}")
+                );
+                gst::FlowError::Error
+            })?,
+            Err(e) => {
+                gst::warning!(CAT, imp = self, "Skipping frame: {e}");
+                Vec::new()
+            }
+        };
+        if settings.draw_labels && !results.is_empty() {
+            let labels = Self::labels_for(&results, settings);
+            if let Err(e) = draw::draw_labels(
+                data,
+                width as u32,
+                height as u32,
+                stride as u32,
+                layout,
+                &labels,
+                &settings.draw_style(),
+            ) {
+                gst::warning!(CAT, imp = self, "Could not draw labels: {e}");
+            }
+        }
+        Ok(results)
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for FaceIdOverlay {
+    const NAME: &'static str = "GstFaceIdOverlay";
+    type Type = super::FaceIdOverlay;
+    type ParentType = gst_video::VideoFilter;
+}
+
+impl ObjectImpl for FaceIdOverlay {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(settings::param_specs);
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        lock(&self.settings).set(pspec.name(), value);
+        gst::debug!(CAT, imp = self, "Set {} to {:?}", pspec.name(), value);
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        lock(&self.settings).get(pspec.name())
+    }
+}
+
+impl GstObjectImpl for FaceIdOverlay {}
+
+impl ElementImpl for FaceIdOverlay {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static ELEMENT_METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Face identification overlay",
+                "Filter/Effect/Video/Analyzer",
+                "Finds faces with dlib, names them with a model from faceidtrain, draws a box, the \
+                 name and every person's confidence, attaches a GstVideoRegionOfInterestMeta of type \
+                 \"face\" (param \"faceid\") per face and posts a \"faceid\" element message per \
+                 frame. Example: gst-launch-1.0 filesrc location=mv.mp4 ! decodebin ! videoconvert ! \
+                 faceidoverlay model=group.faceid ! videoconvert ! autovideosink",
+                "gst-faceid developers",
+            )
+        });
+        Some(&*ELEMENT_METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            // Cairo draws on native-endian 32-bit pixels; on little-endian hosts those are BGRx
+            // (Rgb24) and BGRA (ARgb32). The face pipeline reads the same layouts.
+            let caps = gst_video::VideoCapsBuilder::new()
+                .format_list([gst_video::VideoFormat::Bgrx, gst_video::VideoFormat::Bgra])
+                .build();
+            vec![
+                gst::PadTemplate::new(
+                    "src",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .expect("valid template"),
+                gst::PadTemplate::new(
+                    "sink",
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .expect("valid template"),
+            ]
+        });
+        PAD_TEMPLATES.as_ref()
+    }
+}
+
+impl BaseTransformImpl for FaceIdOverlay {
+    const MODE: gst_base::subclass::BaseTransformMode =
+        gst_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = lock(&self.settings).clone();
+        let Some(model_path) = settings.model.clone() else {
+            return Err(gst::error_msg!(
+                gst::ResourceError::NotFound,
+                ("No model set: set the model property to a file made by faceidtrain or `faceid train`")
+            ));
+        };
+        let weights_config = settings.weights_config();
+        gst::info!(
+            CAT,
+            imp = self,
+            "dlib weights from {}",
+            weights_config.dir.display()
+        );
+        let weights = Weights::load(&weights_config)
+            .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ("{e}")))?;
+        let model = load_model(&model_path, &weights)
+            .map_err(|msg| gst::error_msg!(gst::ResourceError::OpenRead, ("{msg}")))?;
+        gst::info!(
+            CAT,
+            imp = self,
+            "Loaded model {} with {} people",
+            model_path.display(),
+            model.labels.len()
+        );
+        let analyzer = Analyzer::new(
+            Box::new(DlibBackend::new(weights.clone())),
+            self.classifier_for(&model, &settings),
+            settings.analyzer_config(),
+        );
+        *lock(&self.state) = Some(State {
+            analyzer,
+            weights,
+            model_path,
+            loading: None,
+            model_unknown_distance: model.unknown_distance,
+            model_margin: model.margin,
+            applied: settings,
+            info: None,
+            frames: 0,
+            #[cfg(feature = "test-hooks")]
+            panic_for_test: std::env::var_os("FACEID_TEST_PANIC")
+                .is_some_and(|v| v == "faceidoverlay"),
+        });
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        *lock(&self.state) = None;
+        Ok(())
+    }
+
+    fn sink_event(&self, event: gst::Event) -> bool {
+        if matches!(
+            event.view(),
+            gst::EventView::FlushStop(_)
+                | gst::EventView::StreamStart(_)
+                | gst::EventView::Segment(_)
+        ) && let Some(state) = lock(&self.state).as_mut()
+        {
+            // A seek (flushing, or a segment seek that loops without a flush) or a new stream:
+            // tracks do not continue across it.
+            state.analyzer.reset();
+        }
+        self.parent_sink_event(event)
+    }
+
+    fn transform_ip(
+        &self,
+        buffer: &mut gst::BufferRef,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let settings = lock(&self.settings).clone();
+        let mut state_guard = lock(&self.state);
+        let Some(state) = state_guard.as_mut() else {
+            gst::element_imp_error!(self, gst::CoreError::Failed, ("Not started"));
+            return Err(gst::FlowError::Error);
+        };
+        let Some(info) = state.info.clone() else {
+            gst::element_imp_error!(
+                self,
+                gst::CoreError::Negotiation,
+                ("No caps before the first buffer")
+            );
+            return Err(gst::FlowError::NotNegotiated);
+        };
+        #[cfg(feature = "test-hooks")]
+        if state.panic_for_test {
+            drop(state_guard);
+            panic!("faceidoverlay: panic provoked by FACEID_TEST_PANIC");
+        }
+        self.apply_settings(state, &settings);
+        let pts = buffer.pts();
+        let results = self.analyze(state, &settings, buffer, &info)?;
+        let frame_number = state.frames;
+        state.frames += 1;
+        drop(state_guard);
+        if CAT.above_threshold(gst::DebugLevel::Log) {
+            for r in &results {
+                gst::log!(
+                    CAT,
+                    imp = self,
+                    "Frame {frame_number}: {} at {},{} {}x{}, best match {} confidence {:.3} distance {:.3}, track {:?}",
+                    r.label.as_deref().unwrap_or("unknown"),
+                    r.rect.x,
+                    r.rect.y,
+                    r.rect.width,
+                    r.rect.height,
+                    r.best_match,
+                    r.confidence,
+                    r.distance,
+                    r.track
+                );
+            }
+        }
+        let threshold = settings.threshold as f32;
+        let faces: Vec<FaceInfo> = results
+            .iter()
+            .map(|r| FaceInfo::from_result(r, threshold))
+            .collect();
+        for face in &faces {
+            face.add_to_buffer(buffer, info.width(), info.height());
+        }
+        if settings.post_messages {
+            self.post_results(FrameFaces {
+                frame: frame_number,
+                timestamp: pts,
+                faces,
+            });
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+}
+
+impl VideoFilterImpl for FaceIdOverlay {
+    fn set_info(
+        &self,
+        _incaps: &gst::Caps,
+        in_info: &gst_video::VideoInfo,
+        _outcaps: &gst::Caps,
+        _out_info: &gst_video::VideoInfo,
+    ) -> Result<(), gst::LoggableError> {
+        gst::debug!(
+            CAT,
+            imp = self,
+            "Caps {}x{} {:?}",
+            in_info.width(),
+            in_info.height(),
+            in_info.format()
+        );
+        match lock(&self.state).as_mut() {
+            Some(state) => {
+                // New caps (size change): boxes of the old size mean nothing.
+                state.analyzer.reset();
+                state.info = Some(in_info.clone());
+                Ok(())
+            }
+            None => Err(gst::loggable_error!(CAT, "Caps set before start")),
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! `faceidoverlay`'s properties: their values ([`Settings`]), how each is documented in
+//! `gst-inspect-1.0`, and what the analyzer and the drawing make of them.
+
+use std::path::PathBuf;
+
+use faceid_core::detection::{DetectionConfig, DetectorKind};
+use faceid_core::video::analyzer::{AnalyzerConfig, DEFAULT_WEAK_DETECTION_SCORE};
+use faceid_dlib::WeightsConfig;
+use gst::glib;
+use gst::prelude::*;
+
+use super::Detector;
+use crate::draw::{self, DrawStyle, Rgb};
+use crate::element::{path_to_value, path_value, weights_config};
+
+const DEFAULT_THRESHOLD: f64 = 0.5;
+const DEFAULT_UNKNOWN_DISTANCE: f64 = -1.0;
+const DEFAULT_MARGIN: f64 = -1.0;
+const DEFAULT_SHOW_CONFIDENCES: bool = true;
+const DEFAULT_DRAW_LABELS: bool = true;
+const DEFAULT_POST_MESSAGES: bool = true;
+const DEFAULT_UPSAMPLE: u32 = 1;
+/// Frames wider than this are detected on a copy scaled to it: with one upsample, the search
+/// then finds faces down to about 7% of the frame height at any resolution (50 px at 720p),
+/// for 30-45% less HOG work than the full 720p width, same names on the benchmark clip.
+const DEFAULT_DETECTION_WIDTH: u32 = 1024;
+const DEFAULT_TRACKING: bool = true;
+const DEFAULT_DETECTION_INTERVAL: u32 = 3;
+const DEFAULT_FULL_DETECTION_INTERVAL: u32 = 15;
+const DEFAULT_REENCODE_INTERVAL: u32 = 20;
+const DEFAULT_N_THREADS: u32 = 0;
+/// Longest list of confidences drawn beside a face.
+pub const MAX_SCORES_DRAWN: usize = 12;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub model: Option<PathBuf>,
+    pub models_dir: Option<PathBuf>,
+    pub encoder_weights: Option<PathBuf>,
+    pub threshold: f64,
+    pub unknown_distance: f64,
+    pub margin: f64,
+    pub show_confidences: bool,
+    pub draw_labels: bool,
+    pub post_messages: bool,
+    pub detector: Detector,
+    pub upsample: u32,
+    pub detection_width: u32,
+    pub tracking: bool,
+    pub detection_interval: u32,
+    pub full_detection_interval: u32,
+    pub reencode_interval: u32,
+    pub n_threads: u32,
+    pub known_color: u32,
+    pub unknown_color: u32,
+    pub weak_detection_score: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            model: None,
+            models_dir: None,
+            encoder_weights: None,
+            threshold: DEFAULT_THRESHOLD,
+            unknown_distance: DEFAULT_UNKNOWN_DISTANCE,
+            margin: DEFAULT_MARGIN,
+            show_confidences: DEFAULT_SHOW_CONFIDENCES,
+            draw_labels: DEFAULT_DRAW_LABELS,
+            post_messages: DEFAULT_POST_MESSAGES,
+            detector: Detector::default(),
+            upsample: DEFAULT_UPSAMPLE,
+            detection_width: DEFAULT_DETECTION_WIDTH,
+            tracking: DEFAULT_TRACKING,
+            detection_interval: DEFAULT_DETECTION_INTERVAL,
+            full_detection_interval: DEFAULT_FULL_DETECTION_INTERVAL,
+            reencode_interval: DEFAULT_REENCODE_INTERVAL,
+            n_threads: DEFAULT_N_THREADS,
+            known_color: draw::DEFAULT_CONFIDENT_ARGB,
+            unknown_color: draw::DEFAULT_UNSURE_ARGB,
+            weak_detection_score: DEFAULT_WEAK_DETECTION_SCORE,
+        }
+    }
+}
+
+impl Settings {
+    pub fn analyzer_config(&self) -> AnalyzerConfig {
+        AnalyzerConfig {
+            detection: DetectionConfig {
+                detector: match self.detector {
+                    Detector::Hog => DetectorKind::Hog,
+                    Detector::Cnn => DetectorKind::Cnn,
+                },
+                upsample: self.upsample,
+                detection_width: self.detection_width as usize,
+                threads: self.threads(),
+                ..DetectionConfig::default()
+            },
+            tracking: self.tracking,
+            detection_interval: self.detection_interval.max(1),
+            full_detection_interval: self.full_detection_interval.max(1),
+            reencode_interval: self.reencode_interval.max(1),
+            threads: self.threads(),
+            weak_detection_score: self.weak_detection_score,
+            ..AnalyzerConfig::default()
+        }
+    }
+
+    pub fn draw_style(&self) -> DrawStyle {
+        DrawStyle {
+            confident_color: Rgb::from_argb(self.known_color),
+            unsure_color: Rgb::from_argb(self.unknown_color),
+            ..DrawStyle::default()
+        }
+    }
+
+    pub fn threads(&self) -> usize {
+        match self.n_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n as usize,
+        }
+    }
+
+    pub fn weights_config(&self) -> WeightsConfig {
+        weights_config(
+            self.models_dir.as_deref(),
+            self.encoder_weights.as_deref(),
+            self.detector == Detector::Cnn,
+        )
+    }
+}
+
+/// The properties, as `gst-inspect-1.0` shows them.
+pub fn param_specs() -> Vec<glib::ParamSpec> {
+    vec![
+        glib::ParamSpecString::builder("model")
+            .nick("Model file")
+            .blurb("Model file written by faceidtrain or `faceid train` (required). May be changed while playing: the new model is used from the next frame, or a warning is posted and the old one kept")
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecString::builder("models-dir")
+            .nick("dlib weights folder")
+            .blurb("Folder with dlib's weight files (shape_predictor_5_face_landmarks.dat, dlib_face_recognition_resnet_model_v1.dat, mmod_human_face_detector.dat). Unset: $FACEID_MODELS_DIR, then the install location")
+            .mutable_ready()
+            .build(),
+        glib::ParamSpecString::builder("encoder-weights")
+            .nick("Encoder weights")
+            .blurb("dlib ResNet encoder weights, a file name in models-dir or a path (unset: dlib_face_recognition_resnet_model_v1.dat). Must be the weights the model was trained with")
+            .mutable_ready()
+            .build(),
+        glib::ParamSpecDouble::builder("threshold")
+            .nick("Confidence threshold")
+            .blurb("A known face is drawn in known-color (green) when its top confidence is at least this, in unknown-color (red) below it")
+            .minimum(0.0)
+            .maximum(1.0)
+            .default_value(DEFAULT_THRESHOLD)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecDouble::builder("unknown-distance")
+            .nick("Unknown distance")
+            .blurb("A face farther than this (dlib encoding distance) from every photo of its best match is drawn as unknown. Lower is stricter; dlib's usual value is 0.6. -1: use the value stored in the model")
+            .minimum(-1.0)
+            .maximum(2.0)
+            .default_value(DEFAULT_UNKNOWN_DISTANCE)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecDouble::builder("margin")
+            .nick("Margin between people")
+            .blurb("A face is named only when its best match is at least this much nearer than the second best (distance after the model's whitening, dlib's scale); otherwise two people are about as likely and it is drawn as unknown. Higher: fewer wrong names among look-alikes, more unknown faces; 0: always the nearest. -1: use the value stored in the model (0.03)")
+            .minimum(-1.0)
+            .maximum(1.0)
+            .default_value(DEFAULT_MARGIN)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecBoolean::builder("show-confidences")
+            .nick("Show confidences")
+            .blurb("Draw every person's confidence beside each face")
+            .default_value(DEFAULT_SHOW_CONFIDENCES)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecBoolean::builder("draw-labels")
+            .nick("Draw labels")
+            .blurb("Draw boxes and names on the video. Off: only attach GstVideoRegionOfInterestMeta (type \"face\", param \"faceid\") and post messages")
+            .default_value(DEFAULT_DRAW_LABELS)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecUInt::builder("known-color")
+            .nick("Known colour")
+            .blurb("Colour of the box and name of a known face whose confidence reaches threshold, as 0xAARRGGBB like textoverlay's color (alpha ff: opaque). Default 0xff00d900, green")
+            .default_value(draw::DEFAULT_CONFIDENT_ARGB)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecUInt::builder("unknown-color")
+            .nick("Unknown colour")
+            .blurb("Colour of the box and name of an unknown face, and of a known one below threshold, as 0xAARRGGBB. Default 0xffe60000, red")
+            .default_value(draw::DEFAULT_UNSURE_ARGB)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecBoolean::builder("post-messages")
+            .nick("Post messages")
+            .blurb("Post an element message \"faceid\" on the bus for every frame, listing its faces (box, label, known, confidence, distance, track)")
+            .default_value(DEFAULT_POST_MESSAGES)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecEnum::builder_with_default("detector", Detector::default())
+            .nick("Face detector")
+            .blurb("dlib detector: hog (fast) or cnn (slow on a CPU, finds turned and smaller faces)")
+            .mutable_ready()
+            .build(),
+        glib::ParamSpecUInt::builder("upsample")
+            .nick("Upsample")
+            .blurb("Times the detection image is doubled in size before HOG detection: 0 finds faces from about 80 px, 1 from about 40 px (4x slower)")
+            .maximum(3)
+            .default_value(DEFAULT_UPSAMPLE)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecUInt::builder("detection-width")
+            .nick("Detection width")
+            .blurb("Detect faces on a copy of the frame scaled down to this width when the frame is wider (faster; boxes are mapped back, encodings use the full frame). With upsample=1, the default finds faces from about 7% of the frame height (50 px at 720p); smaller faces need a larger width or 0: the frame's own width")
+            .maximum(16384)
+            .default_value(DEFAULT_DETECTION_WIDTH)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecBoolean::builder("tracking")
+            .nick("Tracking")
+            .blurb("Follow faces from frame to frame and name each track by the votes of its recent encodings (steadier names, much faster). Off: every frame is detected, encoded and named on its own, as the per-frame scripts do (detection-interval is then ignored)")
+            .default_value(DEFAULT_TRACKING)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecUInt::builder("detection-interval")
+            .nick("Detection interval")
+            .blurb("With tracking: look for the followed faces again, near where they are expected (a cheap local detection), every this many frames; they are moved by their motion in between. 1: every frame")
+            .minimum(1)
+            .maximum(300)
+            .default_value(DEFAULT_DETECTION_INTERVAL)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecUInt::builder("full-detection-interval")
+            .nick("Full detection interval")
+            .blurb("With tracking: run the full-frame face detector, which finds new faces, every this many frames and at every hard cut (scene change). 1: every frame")
+            .minimum(1)
+            .maximum(1000)
+            .default_value(DEFAULT_FULL_DETECTION_INTERVAL)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecDouble::builder("weak-detection-score")
+            .nick("Weak detection score")
+            .blurb("HOG detector: faces scoring below dlib's usual cut (0) but at least this (down to -2) are kept only when recognised as a known person. Finds faces smeared by fast pans; strangers and clutter at such scores are dropped. 0: only dlib's usual detections")
+            .minimum(-2.0)
+            .maximum(0.0)
+            .default_value(DEFAULT_WEAK_DETECTION_SCORE)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecUInt::builder("reencode-interval")
+            .nick("Re-encode interval")
+            .blurb("With tracking: encode a followed face again every this many frames (it is always encoded when its track starts); the name is voted over the recent encodings")
+            .minimum(1)
+            .maximum(1000)
+            .default_value(DEFAULT_REENCODE_INTERVAL)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecUInt::builder("n-threads")
+            .nick("Threads")
+            .blurb("Threads used to encode several faces at once (0: one per CPU core)")
+            .maximum(64)
+            .default_value(DEFAULT_N_THREADS)
+            .mutable_playing()
+            .build(),
+    ]
+}
+
+impl Settings {
+    /// Sets the property `name` (type-checked by GObject before it gets here).
+    pub fn set(&mut self, name: &str, value: &glib::Value) {
+        match name {
+            "model" => self.model = path_value(value),
+            "models-dir" => self.models_dir = path_value(value),
+            "encoder-weights" => self.encoder_weights = path_value(value),
+            "threshold" => self.threshold = value.get().expect("type checked upstream"),
+            "unknown-distance" => {
+                self.unknown_distance = value.get().expect("type checked upstream")
+            }
+            "margin" => self.margin = value.get().expect("type checked upstream"),
+            "show-confidences" => {
+                self.show_confidences = value.get().expect("type checked upstream")
+            }
+            "draw-labels" => self.draw_labels = value.get().expect("type checked upstream"),
+            "post-messages" => self.post_messages = value.get().expect("type checked upstream"),
+            "detector" => self.detector = value.get().expect("type checked upstream"),
+            "upsample" => self.upsample = value.get().expect("type checked upstream"),
+            "detection-width" => self.detection_width = value.get().expect("type checked upstream"),
+            "tracking" => self.tracking = value.get().expect("type checked upstream"),
+            "detection-interval" => {
+                self.detection_interval = value.get().expect("type checked upstream")
+            }
+            "reencode-interval" => {
+                self.reencode_interval = value.get().expect("type checked upstream")
+            }
+            "weak-detection-score" => {
+                self.weak_detection_score = value.get().expect("type checked upstream")
+            }
+            "full-detection-interval" => {
+                self.full_detection_interval = value.get().expect("type checked upstream")
+            }
+            "n-threads" => self.n_threads = value.get().expect("type checked upstream"),
+            "known-color" => self.known_color = value.get().expect("type checked upstream"),
+            "unknown-color" => self.unknown_color = value.get().expect("type checked upstream"),
+            _ => {}
+        }
+    }
+
+    /// The value of the property `name`.
+    pub fn get(&self, name: &str) -> glib::Value {
+        match name {
+            "model" => path_to_value(self.model.as_deref()),
+            "models-dir" => path_to_value(self.models_dir.as_deref()),
+            "encoder-weights" => path_to_value(self.encoder_weights.as_deref()),
+            "threshold" => self.threshold.to_value(),
+            "unknown-distance" => self.unknown_distance.to_value(),
+            "margin" => self.margin.to_value(),
+            "show-confidences" => self.show_confidences.to_value(),
+            "draw-labels" => self.draw_labels.to_value(),
+            "post-messages" => self.post_messages.to_value(),
+            "detector" => self.detector.to_value(),
+            "upsample" => self.upsample.to_value(),
+            "detection-width" => self.detection_width.to_value(),
+            "tracking" => self.tracking.to_value(),
+            "detection-interval" => self.detection_interval.to_value(),
+            "reencode-interval" => self.reencode_interval.to_value(),
+            "full-detection-interval" => self.full_detection_interval.to_value(),
+            "weak-detection-score" => self.weak_detection_score.to_value(),
+            "n-threads" => self.n_threads.to_value(),
+            "known-color" => self.known_color.to_value(),
+            "unknown-color" => self.unknown_color.to_value(),
+            _ => glib::Value::from_type(glib::Type::UNIT),
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! `faceidtrain`'s properties: their values ([`Settings`]) and how each is documented in
+//! `gst-inspect-1.0`.
+
+use std::path::PathBuf;
+
+use gst::glib;
+use gst::prelude::*;
+
+use crate::element::{path_to_value, path_value, string_value};
+
+const DEFAULT_APPEND: bool = true;
+const DEFAULT_UPSAMPLE: u32 = 1;
+const DEFAULT_JITTERS: u32 = 1;
+const DEFAULT_CLEAN: bool = true;
+const DEFAULT_MOTION_BLUR_COPIES: bool = true;
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub location: Option<PathBuf>,
+    pub label: Option<String>,
+    pub append: bool,
+    pub models_dir: Option<PathBuf>,
+    pub encoder_weights: Option<PathBuf>,
+    pub upsample: u32,
+    pub jitters: u32,
+    pub clean: bool,
+    pub motion_blur_copies: bool,
+    pub report_location: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            location: None,
+            label: None,
+            append: DEFAULT_APPEND,
+            models_dir: None,
+            encoder_weights: None,
+            upsample: DEFAULT_UPSAMPLE,
+            jitters: DEFAULT_JITTERS,
+            clean: DEFAULT_CLEAN,
+            motion_blur_copies: DEFAULT_MOTION_BLUR_COPIES,
+            report_location: None,
+        }
+    }
+}
+
+/// The properties, as `gst-inspect-1.0` shows them.
+pub fn param_specs() -> Vec<glib::ParamSpec> {
+    vec![
+        glib::ParamSpecString::builder("location")
+            .nick("Model file")
+            .blurb("Model file to write at EOS (required). Written to a temporary file and renamed, so an existing model survives any failure")
+            .mutable_ready()
+            .build(),
+        glib::ParamSpecString::builder("label")
+            .nick("Label")
+            .blurb("Name of the person in these photos. Unset: the stream's title tag (e.g. taginject tags=\"title=Tzuyu\")")
+            .mutable_ready()
+            .build(),
+        glib::ParamSpecBoolean::builder("append")
+            .nick("Append")
+            .blurb("Add to the people already in the model file and retrain over all of them (a label trained again replaces its earlier photos). Off: the file holds only this run's people")
+            .default_value(DEFAULT_APPEND)
+            .mutable_ready()
+            .build(),
+        glib::ParamSpecString::builder("models-dir")
+            .nick("dlib weights folder")
+            .blurb("Folder with dlib's weight files. Unset: $FACEID_MODELS_DIR, then the install location")
+            .mutable_ready()
+            .build(),
+        glib::ParamSpecString::builder("encoder-weights")
+            .nick("Encoder weights")
+            .blurb("dlib ResNet encoder weights, a file name in models-dir or a path (unset: dlib_face_recognition_resnet_model_v1.dat). The model remembers which weights made it")
+            .mutable_ready()
+            .build(),
+        glib::ParamSpecUInt::builder("upsample")
+            .nick("Upsample")
+            .blurb("Times each photo is doubled in size before HOG face detection (finds smaller faces, slower)")
+            .maximum(3)
+            .default_value(DEFAULT_UPSAMPLE)
+            .mutable_ready()
+            .build(),
+        glib::ParamSpecBoolean::builder("clean")
+            .nick("Clean")
+            .blurb("Leave out photos whose face disagrees with the rest of that person's photos (another member, a wrong person) and near-duplicates (the same picture resized or mirrored); they are listed in the faceidtrain message and the report. Off: keep every photo")
+            .default_value(DEFAULT_CLEAN)
+            .mutable_ready()
+            .build(),
+        glib::ParamSpecBoolean::builder("motion-blur-copies")
+            .nick("Motion-blur copies")
+            .blurb("Also encode each photo's face blurred sideways (by 11% of its width), as fast camera pans smear faces in music videos: such frames are then named. Doubles encoding time. Off: sharp photos only")
+            .default_value(DEFAULT_MOTION_BLUR_COPIES)
+            .mutable_ready()
+            .build(),
+        glib::ParamSpecString::builder("report-location")
+            .nick("Report file")
+            .blurb("Write the photos left out, and why, to this file at EOS: JSON when it ends in .json, else CSV (label,source,reason)")
+            .mutable_ready()
+            .build(),
+        glib::ParamSpecUInt::builder("jitters")
+            .nick("Jitters")
+            .blurb("Encode each face this many times with random jitter and average (dlib's num_jitters): steadier encodings, that many times slower")
+            .minimum(1)
+            .maximum(100)
+            .default_value(DEFAULT_JITTERS)
+            .mutable_ready()
+            .build(),
+    ]
+}
+
+impl Settings {
+    /// Sets the property `name` (type-checked by GObject before it gets here).
+    pub fn set(&mut self, name: &str, value: &glib::Value) {
+        match name {
+            "location" => self.location = path_value(value),
+            "label" => self.label = string_value(value),
+            "append" => self.append = value.get().expect("type checked upstream"),
+            "models-dir" => self.models_dir = path_value(value),
+            "encoder-weights" => self.encoder_weights = path_value(value),
+            "upsample" => self.upsample = value.get().expect("type checked upstream"),
+            "jitters" => self.jitters = value.get().expect("type checked upstream"),
+            "clean" => self.clean = value.get().expect("type checked upstream"),
+            "motion-blur-copies" => {
+                self.motion_blur_copies = value.get().expect("type checked upstream")
+            }
+            "report-location" => self.report_location = path_value(value),
+            _ => {}
+        }
+    }
+
+    /// The value of the property `name`.
+    pub fn get(&self, name: &str) -> glib::Value {
+        match name {
+            "location" => path_to_value(self.location.as_deref()),
+            "label" => self.label.to_value(),
+            "append" => self.append.to_value(),
+            "models-dir" => path_to_value(self.models_dir.as_deref()),
+            "encoder-weights" => path_to_value(self.encoder_weights.as_deref()),
+            "upsample" => self.upsample.to_value(),
+            "jitters" => self.jitters.to_value(),
+            "clean" => self.clean.to_value(),
+            "motion-blur-copies" => self.motion_blur_copies.to_value(),
+            "report-location" => path_to_value(self.report_location.as_deref()),
+            _ => glib::Value::from_type(glib::Type::UNIT),
+        }
+    }
+}
