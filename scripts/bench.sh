@@ -12,6 +12,10 @@
 # messy download folder built from the 15-photo one (scripts/make-messy-set.sh), and with
 # --lopo leave-one-person-out on bbt and bts15 (each person left out of the model in turn: how
 # many of their faces get someone else's name; about 10 more minutes).
+# Then the live mode (issue 13): each 720p clip played at its own speed (`--realtime`: a sink
+# that waits for each frame's time, as a player or OBS does) with `latency-budget=33`, against
+# the synchronous mode of the same run; faceidoverlay's own time a frame (median, p99, max) is
+# printed for every run, live and synchronous. About 3 more minutes.
 # Usage: scripts/bench.sh [--quick | --lopo]   (--quick: the bbt 720p clip only)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,10 +34,12 @@ baseline=(--set tracking=false --set detection-width=0 --set weak-detection-scor
 run() { # name clip model gt extra...
   local name=$1 clip=$2 model=$3 gt=$4; shift 4
   local line score
-  line=$($bin annotate "$clip" -m "$model" --no-video --detections "$work/d.jsonl" "$@" 2>/dev/null | tail -1)
+  $bin annotate "$clip" -m "$model" --no-video --detections "$work/d.jsonl" "$@" 2>/dev/null >"$work/out.txt"
+  line=$(tail -1 "$work/out.txt")
   score=""
   [ -n "$gt" ] && score=$(python3 scripts/score.py "$gt" "$work/d.jsonl")
-  printf '%-34s %s %s\n' "$name" "$line" "$score"
+  times=$(grep -o 'median.*' "$work/out.txt" | head -1)
+  printf '%-34s %s %s\n%-34s %s\n' "$name" "$line" "$score" "" "$times"
 }
 
 mv=samples/clips/bbt_mv_720p.mp4
@@ -73,6 +79,12 @@ if [ "${1:-}" = "--lopo" ]; then
   lopo bbt samples/clips/bbt_mv_720p-train $mv $gt
   lopo bts15 $kpop/bts15_mv_720p-train $kpop/bts15_mv_720p.mp4 $kpop/bts15_mv_720p.gt.jsonl
 fi
+echo "== live mode: played in real time, latency-budget=33 (synchronous: latency-budget=0, same run)"
+live=(--realtime --set latency-budget=33)
+run "bbt live" $mv "$work/bbt.faceid" $gt "${live[@]}"
+run "bbt 1080p live" $mv "$work/bbt.faceid" "" --resize 1920x1080 "${live[@]}"
+run "bts15 live" $kpop/bts15_mv_720p.mp4 "$work/bts15.faceid" $kpop/bts15_mv_720p.gt.jsonl "${live[@]}"
+run "bts live" $kpop/bts_mv_720p.mp4 "$work/bts.faceid" $kpop/bts_mv_720p.gt.jsonl "${live[@]}"
 echo "== short_hamilton_clip.mp4 (640x360, 275 frames)"
 ham=samples/fr_examples/_video/short_hamilton_clip.mp4
 run "hamilton per-frame (baseline)" $ham "$work/fr-sharp.faceid" "" "${baseline[@]}"

@@ -16,13 +16,18 @@ pub struct EncoderId {
     pub sha256: String,
 }
 
-/// Euclidean distance between two encodings (dlib's measure: below about 0.6, the same person).
+/// Euclidean distance between two encodings (dlib's measure: below about 0.6, the same
+/// person), accumulated in `f64`; NaN if either holds NaN.
 pub fn distance(a: &Encoding, b: &Encoding) -> f32 {
-    a.iter()
+    let sum: f64 = a
+        .iter()
         .zip(b)
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum::<f32>()
-        .sqrt()
+        .map(|(&x, &y)| {
+            let d = f64::from(x) - f64::from(y);
+            d * d
+        })
+        .sum();
+    sum.sqrt() as f32
 }
 
 /// Euclidean distance between two array views of equal length.

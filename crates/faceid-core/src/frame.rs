@@ -232,6 +232,44 @@ impl<'a> FrameRef<'a> {
     }
 }
 
+/// An owned copy of a frame's pixels, for work that outlives the buffer (the live mode's
+/// worker thread). Rows are packed (`stride` = a row's bytes).
+#[derive(Clone, Debug)]
+pub struct OwnedFrame {
+    data: Vec<u8>,
+    width: usize,
+    height: usize,
+    layout: PixelLayout,
+}
+
+impl OwnedFrame {
+    /// Copies `frame`'s pixels.
+    pub fn copy_of(frame: &FrameRef<'_>) -> OwnedFrame {
+        let row = frame.width * frame.layout.bytes_per_pixel();
+        let mut data = Vec::with_capacity(row * frame.height);
+        for y in 0..frame.height {
+            data.extend_from_slice(frame.row(y));
+        }
+        OwnedFrame {
+            data,
+            width: frame.width,
+            height: frame.height,
+            layout: frame.layout,
+        }
+    }
+
+    /// A view of the copy.
+    pub fn view(&self) -> FrameRef<'_> {
+        FrameRef {
+            data: &self.data,
+            width: self.width,
+            height: self.height,
+            stride: self.width * self.layout.bytes_per_pixel(),
+            layout: self.layout,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,5 +308,20 @@ mod tests {
         assert_eq!(frame.luma_at(0, 5), 21);
         assert_eq!(frame.luma_sum_256(0, 0, 2), 77 * 285 + 150 * 275 + 29 * 265);
         assert_eq!(luma(255, 255, 255), 255);
+    }
+
+    #[test]
+    fn an_owned_copy_has_the_same_pixels_without_the_padding() {
+        let (w, h, stride) = (3, 2, 16);
+        let data: Vec<u8> = (0..stride * h).map(|i| i as u8).collect();
+        let frame = FrameRef::new(&data, w, h, stride, PixelLayout::Bgrx).unwrap();
+        let copy = OwnedFrame::copy_of(&frame);
+        let view = copy.view();
+        assert_eq!((view.width(), view.height(), view.stride()), (3, 2, 12));
+        for y in 0..h {
+            for x in 0..w {
+                assert_eq!(view.luma_at(x, y), frame.luma_at(x, y));
+            }
+        }
     }
 }

@@ -18,7 +18,7 @@ use faceid_core::detection::DetectionConfig;
 use faceid_core::encoding::Encoding;
 use faceid_core::frame::FrameRef;
 use faceid_core::geometry::FaceBox;
-use faceid_core::video::backend::{BackendError, FaceBackend};
+use faceid_core::video::backend::{BackendError, BackendFactory, FaceBackend};
 
 pub use pipeline::FacePipeline;
 pub use weights::{Weights, WeightsConfig, WeightsError, resolve_models_dir};
@@ -62,5 +62,10 @@ impl FaceBackend for DlibBackend {
         self.pipeline
             .weights()
             .encode_parallel(frame, boxes, threads)
+    }
+
+    fn for_worker(&self) -> BackendFactory {
+        let weights = self.pipeline.weights().clone();
+        Box::new(move || Box::new(DlibBackend::new(weights)))
     }
 }

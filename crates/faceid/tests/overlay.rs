@@ -14,6 +14,9 @@ fn overlay_photo(photo: &Path, model: &Path) -> (gst::Buffer, gst::Buffer) {
     init();
     let sample = decode(photo);
     let element = gst::ElementFactory::make("faceidoverlay")
+        // A Harness answers the latency query as live: these tests are of the synchronous
+        // mode, deterministic; the live mode has its own.
+        .property("latency-budget", 0i32)
         .property("model", model)
         .build()
         .unwrap();
@@ -288,6 +291,11 @@ fn every_property_can_be_set_and_read_back() {
                     element.set_property(pspec.name(), v);
                     assert_eq!(element.property::<u32>(pspec.name()), v, "{}", pspec.name());
                 }
+            } else if let Some(p) = pspec.downcast_ref::<glib::ParamSpecInt>() {
+                for v in [p.minimum(), p.maximum(), p.default_value()] {
+                    element.set_property(pspec.name(), v);
+                    assert_eq!(element.property::<i32>(pspec.name()), v, "{}", pspec.name());
+                }
             } else if let Some(p) = pspec.downcast_ref::<glib::ParamSpecDouble>() {
                 for v in [p.minimum(), p.maximum(), p.default_value()] {
                     element.set_property(pspec.name(), v);
@@ -362,6 +370,9 @@ fn names_through_motion_blur(tracking: bool) -> Vec<Vec<(String, i64)>> {
     .build()
     .unwrap();
     let element = gst::ElementFactory::make("faceidoverlay")
+        // A Harness answers the latency query as live: these tests are of the synchronous
+        // mode, deterministic; the live mode has its own.
+        .property("latency-budget", 0i32)
         .property("model", bbt_model())
         .property("tracking", tracking)
         .build()
@@ -467,6 +478,9 @@ fn tracking_off_is_the_per_frame_pipeline() {
             .collect();
         // Through the element with tracking off and a detection every frame.
         let element = gst::ElementFactory::make("faceidoverlay")
+            // A Harness answers the latency query as live: these tests are of the synchronous
+            // mode, deterministic; the live mode has its own.
+            .property("latency-budget", 0i32)
             .property("model", bbt_model())
             .property("tracking", false)
             .property("detection-interval", 1u32)
@@ -511,6 +525,9 @@ fn a_hangul_name_is_drawn_and_reported() {
     let blue = 0xff00_00ffu32;
     let overlay = |draw_labels: bool| -> (gst::Buffer, Vec<gst::Structure>) {
         let element = gst::ElementFactory::make("faceidoverlay")
+            // A Harness answers the latency query as live: these tests are of the synchronous
+            // mode, deterministic; the live mode has its own.
+            .property("latency-budget", 0i32)
             .property("model", &model)
             .property("show-confidences", false)
             .property("draw-labels", draw_labels)
@@ -653,6 +670,9 @@ fn moving_face_harness() -> (gst_check::Harness, gst::Sample, gst_video::VideoIn
     .build()
     .unwrap();
     let element = gst::ElementFactory::make("faceidoverlay")
+        // A Harness answers the latency query as live: these tests are of the synchronous
+        // mode, deterministic; the live mode has its own.
+        .property("latency-budget", 0i32)
         .property("model", bbt_model())
         .build()
         .unwrap();
@@ -775,6 +795,9 @@ fn overlay_samples(
 ) -> Vec<(u32, u32, u32, u32, Option<String>)> {
     init();
     let element = gst::ElementFactory::make("faceidoverlay")
+        // A Harness answers the latency query as live: these tests are of the synchronous
+        // mode, deterministic; the live mode has its own.
+        .property("latency-budget", 0i32)
         .property("model", model)
         .build()
         .unwrap();

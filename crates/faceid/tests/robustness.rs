@@ -9,6 +9,9 @@ use gst::prelude::*;
 fn overlay_harness(extra: &[(&str, &dyn ToValue)]) -> gst_check::Harness {
     init();
     let element = gst::ElementFactory::make("faceidoverlay")
+        // A Harness answers the latency query as live: these tests are of the synchronous
+        // mode, deterministic; the live mode has its own.
+        .property("latency-budget", 0i32)
         .property("model", bbt_model())
         .build()
         .unwrap();
@@ -220,6 +223,78 @@ fn one_frame_in_one_frame_out_like_obs() {
         );
     }
     pipeline.set_state(gst::State::Null).unwrap();
+}
+
+#[test]
+fn frames_pushed_like_obs_are_analysed_live_and_named_without_holding_a_frame_back() {
+    // OBS's filter caps (framerate=0/1) choose the live mode by themselves: the full-frame
+    // detection runs on a worker, so the first frames come back unnamed at once and the names
+    // follow a few frames later, on the same faces the synchronous mode names.
+    let photo = decode(&samples().join("bbt/_group/bbt2.jpg"));
+    let info = gst_video::VideoInfo::from_caps(photo.caps().unwrap()).unwrap();
+    let run = |budget: i32| {
+        let pipeline = gst::parse::launch(&format!(
+            "appsrc name=src format=time caps=video/x-raw,format=BGRx,width={w},height={h},framerate=0/1 ! faceidoverlay name=o latency-budget={budget} model=\"{}\" ! appsink name=sink sync=false",
+            bbt_model().display(),
+            w = info.width(),
+            h = info.height(),
+        ))
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+        let src = pipeline
+            .by_name("src")
+            .unwrap()
+            .downcast::<gst_app::AppSrc>()
+            .unwrap();
+        let sink = pipeline
+            .by_name("sink")
+            .unwrap()
+            .downcast::<gst_app::AppSink>()
+            .unwrap();
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let mut names = Vec::new();
+        let mut first_named = None;
+        for i in 0..300u64 {
+            let mut buffer = photo.buffer().unwrap().copy();
+            buffer
+                .get_mut()
+                .unwrap()
+                .set_pts(gst::ClockTime::from_mseconds(i * 33));
+            src.push_buffer(buffer).unwrap();
+            let out = sink
+                .try_pull_sample(gst::ClockTime::from_seconds(30))
+                .unwrap();
+            names = known_names(out.buffer().unwrap());
+            if !names.is_empty() {
+                first_named.get_or_insert(i);
+                if i >= first_named.unwrap() + 5 {
+                    break;
+                }
+            }
+            // Frames come at about OBS's pace.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let live: bool = pipeline.by_name("o").unwrap().property("live");
+        pipeline.set_state(gst::State::Null).unwrap();
+        (live, first_named, names)
+    };
+    let (live, first, live_names) = run(-1);
+    assert!(live, "framerate=0/1 chooses the live mode");
+    let first = first.expect("the live mode names the faces");
+    assert!(
+        first > 0,
+        "the first frame is not held back for the detection"
+    );
+    let (sync, sync_first, sync_names) = run(0);
+    assert!(!sync);
+    assert_eq!(
+        sync_first,
+        Some(0),
+        "the synchronous mode names them on the first frame"
+    );
+    assert_eq!(live_names, sync_names);
+    assert!(!live_names.is_empty());
 }
 
 /// Known names in a buffer's metas, left to right.

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    DEFAULT_MARGIN, FORMAT_NAME, FORMAT_VERSION, LeftOut, MAX_MODEL_FILE_BYTES, Model,
-    ModelError, Sample, corrupt,
+    DEFAULT_MARGIN, FORMAT_NAME, FORMAT_VERSION, LeftOut, MAX_MODEL_FILE_BYTES, Model, ModelError,
+    Sample, corrupt,
 };
 use crate::encoding::{ENCODING_DIM, EncoderId, Encoding};
 use crate::metric::shrinkage_for;

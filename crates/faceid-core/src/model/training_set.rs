@@ -1,9 +1,7 @@
 //! Photos gathered for training, on top of an existing model's: photos with one face, and
 //! group photos whose face is decided at training time.
 
-use super::{
-    LeftOut, Model, ModelError, Sample, TrainOptions, is_group_photo_reason,
-};
+use super::{LeftOut, Model, ModelError, Sample, TrainOptions, is_group_photo_reason};
 use crate::encoding::{EncoderId, Encoding};
 
 /// One face of a training photo with several faces, with its motion-blurred copy.

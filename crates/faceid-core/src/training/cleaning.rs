@@ -59,11 +59,7 @@
 
 use std::collections::BTreeMap;
 
-/// Dimension of a dlib face encoding.
-pub const DIM: usize = 128;
-
-/// A dlib face encoding.
-pub type Encoding = [f32; DIM];
+pub use crate::encoding::{ENCODING_DIM as DIM, Encoding, distance};
 
 /// Absolute lower bound of the outlier threshold on `d_own` (distance to the
 /// person's leave-one-out medoid). Ordinary photos of one person sit
@@ -105,11 +101,11 @@ const MAD_TO_SIGMA: f32 = 1.4826;
 
 /// Percentile of leave-one-out nearest same-person distances used by
 /// [`calibrate_unknown_distance`].
-const INTRA_PERCENTILE: f32 = 0.9;
+pub(super) const INTRA_PERCENTILE: f32 = 0.9;
 
 /// Percentile of nearest other-person distances used by
 /// [`calibrate_unknown_distance`].
-const INTER_PERCENTILE: f32 = 0.1;
+pub(super) const INTER_PERCENTILE: f32 = 0.1;
 
 /// One training photo.
 #[derive(Clone, Debug, PartialEq)]
@@ -187,22 +183,8 @@ impl Default for Policy {
     }
 }
 
-/// Euclidean distance between two encodings (accumulated in `f64`). NaN if
-/// either encoding contains NaN.
-pub fn distance(a: &Encoding, b: &Encoding) -> f32 {
-    let sum: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(&x, &y)| {
-            let d = f64::from(x) - f64::from(y);
-            d * d
-        })
-        .sum();
-    sum.sqrt() as f32
-}
-
 /// True when every component is finite.
-fn is_valid(e: &Encoding) -> bool {
+pub(super) fn is_valid(e: &Encoding) -> bool {
     e.iter().all(|x| x.is_finite())
 }
 
@@ -224,7 +206,7 @@ fn argmin(values: impl Iterator<Item = (usize, f64)>) -> Option<usize> {
 }
 
 /// Median (NaN for an empty slice); sorts `values`.
-fn median(values: &mut [f32]) -> f32 {
+pub(super) fn median(values: &mut [f32]) -> f32 {
     values.sort_by(f32::total_cmp);
     let n = values.len();
     match n {
@@ -236,7 +218,7 @@ fn median(values: &mut [f32]) -> f32 {
 
 /// Nearest-rank percentile (`q` in [0, 1]); sorts `values`, which must not
 /// be empty.
-fn percentile(values: &mut [f32], q: f32) -> f32 {
+pub(super) fn percentile(values: &mut [f32], q: f32) -> f32 {
     values.sort_by(f32::total_cmp);
     let last = values.len().saturating_sub(1);
     let pos = ((last as f32) * q).round() as usize;
@@ -344,7 +326,10 @@ fn judge(
 }
 
 /// Groups `indices` by label (ordered by label, indices ascending).
-fn by_label(photos: &[Photo], indices: impl Iterator<Item = usize>) -> BTreeMap<usize, Vec<usize>> {
+pub(super) fn by_label(
+    photos: &[Photo],
+    indices: impl Iterator<Item = usize>,
+) -> BTreeMap<usize, Vec<usize>> {
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for i in indices {
         groups.entry(photos[i].label).or_default().push(i);
@@ -516,143 +501,9 @@ pub fn clean(photos: &[Photo], policy: &Policy) -> Vec<Option<Reason>> {
     verdict
 }
 
-/// Distance beyond which a face should be called unknown, calibrated from the
-/// kept training photos (pass only the photos [`clean`] keeps).
-///
-/// Formula, over photos with valid encodings:
-/// * `intra` = 90th percentile, over every photo of a person with ≥ 2
-///   photos, of the distance to its nearest *other* photo of the same person
-///   (leave-one-out; pairs closer than [`DEFAULT_DUPLICATE_DISTANCE`] are the
-///   same picture and skipped). A new photo of a known person is matched by
-///   its nearest training photo, so this is the distance needed to still
-///   recognise ~90 % of genuine faces.
-/// * `inter` = 10th percentile, over every photo, of the distance to the
-///   nearest photo of a *different* person. A face of someone else lands
-///   about this close to the training set, so ~90 % of them stay beyond it.
-///   With a single person it is [`SAME_PERSON_DISTANCE`] (dlib's usual
-///   tolerance).
-/// * result = `clamp((intra + inter) / 2, 0.4, 0.6)`: the midpoint leaves
-///   equal margin to both error kinds; look-alike people (small `inter`)
-///   pull it down so they aren't confused, and the clamp keeps it within the
-///   range where dlib encodings are meaningful.
-///
-/// Returns [`DEFAULT_UNKNOWN_DISTANCE`] (0.55) when no person has at least 2
-/// (valid) photos, i.e. there is no measure of a person's own spread.
-pub fn calibrate_unknown_distance(photos: &[Photo]) -> f32 {
-    let groups = by_label(
-        photos,
-        (0..photos.len()).filter(|&i| is_valid(&photos[i].encoding)),
-    );
-    let nearest = |i: usize, others: &mut dyn Iterator<Item = usize>| -> Option<f32> {
-        others
-            .map(|j| distance(&photos[i].encoding, &photos[j].encoding))
-            .filter(|d| !d.is_nan())
-            .min_by(f32::total_cmp)
-    };
-
-    let mut intra: Vec<f32> = Vec::new();
-    for members in groups.values().filter(|m| m.len() >= 2) {
-        for &i in members {
-            let mut others = members.iter().copied().filter(|&j| {
-                j != i
-                    && distance(&photos[i].encoding, &photos[j].encoding)
-                        >= DEFAULT_DUPLICATE_DISTANCE
-            });
-            intra.extend(nearest(i, &mut others));
-        }
-    }
-    if intra.is_empty() {
-        return DEFAULT_UNKNOWN_DISTANCE;
-    }
-
-    let mut inter: Vec<f32> = Vec::new();
-    if groups.len() >= 2 {
-        for (&label, members) in &groups {
-            for &i in members {
-                let mut others = groups
-                    .iter()
-                    .filter(|&(&l, _)| l != label)
-                    .flat_map(|(_, m)| m.iter().copied());
-                inter.extend(nearest(i, &mut others));
-            }
-        }
-    }
-
-    let intra_p = percentile(&mut intra, INTRA_PERCENTILE);
-    let inter_p = if inter.is_empty() {
-        SAME_PERSON_DISTANCE
-    } else {
-        percentile(&mut inter, INTER_PERCENTILE)
-    };
-    let t = 0.5 * (intra_p + inter_p);
-    if t.is_nan() {
-        DEFAULT_UNKNOWN_DISTANCE
-    } else {
-        t.clamp(MIN_UNKNOWN_DISTANCE, MAX_UNKNOWN_DISTANCE)
-    }
-}
-
-/// How much farther a match against a motion-blurred copy counts than a match against a sharp
-/// photo ([`crate::augment`]). Blurring erases detail, so blurred faces of *different* people lie
-/// closer together than sharp ones: a blurred penny came 0.57 from a blurred bernadette, inside
-/// the 0.58 unknown distance of sharp photos. The penalty is the difference between the unknown
-/// distance calibrated on the sharp photos and the same calibration run on the blurred copies
-/// (each copy against the other photos and copies of its person, and against everyone else's);
-/// a blurred match must be that much closer. 0 when there are no copies or too few photos.
-///
-/// `photos[i]` and `blurred[i]` are one photo and its copy (`None`: no copy); `sharp` is
-/// [`calibrate_unknown_distance`] of `photos`.
-pub fn calibrate_blur_penalty(photos: &[Photo], blurred: &[Option<Encoding>], sharp: f32) -> f32 {
-    if blurred.len() != photos.len() {
-        return 0.0;
-    }
-    let valid: Vec<usize> = (0..photos.len())
-        .filter(|&i| is_valid(&photos[i].encoding))
-        .collect();
-    let groups = by_label(photos, valid.iter().copied());
-    // Every encoding of the photos in `others`: the photos and their copies.
-    let nearest = |query: &Encoding, others: &mut dyn Iterator<Item = usize>| -> Option<f32> {
-        others
-            .flat_map(|j| std::iter::once(&photos[j].encoding).chain(blurred[j].as_ref()))
-            .map(|e| distance(query, e))
-            .filter(|d| !d.is_nan())
-            .min_by(f32::total_cmp)
-    };
-    let mut intra = Vec::new();
-    let mut inter = Vec::new();
-    for (&label, members) in &groups {
-        for &i in members {
-            let Some(copy) = blurred[i].as_ref().filter(|c| is_valid(c)) else {
-                continue;
-            };
-            let mut same = members.iter().copied().filter(|&j| {
-                j != i
-                    && distance(&photos[i].encoding, &photos[j].encoding)
-                        >= DEFAULT_DUPLICATE_DISTANCE
-            });
-            intra.extend(nearest(copy, &mut same));
-            let mut other = groups
-                .iter()
-                .filter(|&(&l, _)| l != label)
-                .flat_map(|(_, m)| m.iter().copied());
-            inter.extend(nearest(copy, &mut other));
-        }
-    }
-    if intra.is_empty() || inter.is_empty() {
-        return 0.0;
-    }
-    let blurred_threshold =
-        0.5 * (percentile(&mut intra, INTRA_PERCENTILE) + percentile(&mut inter, INTER_PERCENTILE));
-    let penalty = sharp - blurred_threshold;
-    if penalty.is_finite() {
-        penalty.clamp(0.0, MAX_BLUR_PENALTY)
-    } else {
-        0.0
-    }
-}
-
-/// Upper clamp of [`calibrate_blur_penalty`].
-pub const MAX_BLUR_PENALTY: f32 = 0.2;
+pub use super::calibration::{
+    MAX_BLUR_PENALTY, calibrate_blur_penalty, calibrate_unknown_distance,
+};
 
 #[cfg(test)]
 mod tests {

@@ -22,6 +22,9 @@ impl fmt::Display for BackendError {
 
 impl std::error::Error for BackendError {}
 
+/// Makes a backend (on the thread that will use it).
+pub type BackendFactory = Box<dyn FnOnce() -> Box<dyn FaceBackend> + Send>;
+
 /// Finds and encodes faces.
 pub trait FaceBackend: Send {
     /// The faces of the whole frame with their detector scores (at least
@@ -45,4 +48,9 @@ pub trait FaceBackend: Send {
         boxes: &[FaceBox],
         threads: usize,
     ) -> Result<Vec<Encoding>, BackendError>;
+
+    /// How to make another backend of the same kind for a worker thread (sharing what can be
+    /// shared, such as loaded weights); called on that thread, so what takes time to build
+    /// (dlib's detectors: a second or so) does not hold up the caller.
+    fn for_worker(&self) -> BackendFactory;
 }

@@ -6,4 +6,7 @@ pub mod backend;
 pub mod identity;
 pub mod motion;
 pub mod scene_cut;
+pub mod schedule;
+pub mod search;
 pub mod tracker;
+pub mod worker;

@@ -117,6 +117,7 @@ pub fn video_chain(
     mux: Option<&gst::Element>,
     quality: u32,
     queue_for_track: bool,
+    realtime: bool,
 ) -> Result<(), String> {
     let mut chain = head;
     match mux {
@@ -139,7 +140,8 @@ pub fn video_chain(
         None => {
             chain.push(
                 gst::ElementFactory::make("fakesink")
-                    .property("sync", false)
+                    .property("sync", realtime)
+                    .property("qos", realtime)
                     .build()
                     .map_err(|e| e.to_string())?,
             );
@@ -240,32 +242,30 @@ fn link_audio(pipeline: &gst::Pipeline, mux: &gst::Element, pad: &gst::Pad) -> R
     queue.link(&decode).map_err(|e| e.to_string())
 }
 
+/// The video's duration (ns) and frame rate (numerator, denominator), from the discoverer.
+fn discover(path: &Path) -> Option<(u64, i32, i32)> {
+    let uri =
+        gst::glib::filename_to_uri(path.canonicalize().unwrap_or(path.to_path_buf()), None).ok()?;
+    let discoverer = gst_pbutils::Discoverer::new(gst::ClockTime::from_seconds(10)).ok()?;
+    let info = discoverer.discover_uri(&uri).ok()?;
+    let duration = info.duration().map(|d| d.nseconds()).unwrap_or(0);
+    let fps = info.video_streams().first()?.framerate();
+    (fps.denom() > 0 && fps.numer() > 0).then_some((duration, fps.numer(), fps.denom()))
+}
+
 /// Frame count estimate for the progress bar (duration x frame rate), 0 when unknown.
 pub fn count_frames_hint(path: &Path) -> u64 {
-    let Ok(uri) =
-        gst::glib::filename_to_uri(path.canonicalize().unwrap_or(path.to_path_buf()), None)
-    else {
-        return 0;
-    };
-    let Ok(discoverer) = gst_pbutils::Discoverer::new(gst::ClockTime::from_seconds(10)) else {
-        return 0;
-    };
-    let Ok(info) = discoverer.discover_uri(&uri) else {
-        return 0;
-    };
-    let duration = info.duration().map(|d| d.nseconds()).unwrap_or(0);
-    info.video_streams()
-        .first()
-        .map(|v| {
-            let fps = v.framerate();
-            if fps.denom() > 0 && fps.numer() > 0 {
-                (duration as f64 * fps.numer() as f64 / fps.denom() as f64 / 1e9).round() as u64
-            } else {
-                0
-            }
-        })
-        .unwrap_or(0)
+    discover(path).map_or(0, |(duration, n, d)| {
+        (duration as f64 * f64::from(n) / f64::from(d) / 1e9).round() as u64
+    })
 }
+
+/// How long a frame of the video lasts; 1/30 s when unknown.
+pub fn frame_duration(path: &Path) -> std::time::Duration {
+    let fps = discover(path).map_or(30.0, |(_, n, d)| f64::from(n) / f64::from(d));
+    std::time::Duration::from_secs_f64(1.0 / fps.max(1.0))
+}
+
 /// Peak resident memory of this process (VmHWM), in KiB.
 pub fn peak_memory_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")

@@ -5,6 +5,7 @@
 //! frame, [`consumers`].
 
 pub mod consumers;
+mod frame_times;
 pub mod graph;
 
 use std::path::PathBuf;
@@ -19,6 +20,7 @@ use crate::WeightsArgs;
 use crate::pipeline::{Watch, make, overlay, run_to_eos};
 use crate::progress::Progress;
 use consumers::{Cues, DetectionsFile, FrameConsumer, lock};
+use frame_times::FrameTimes;
 
 #[derive(clap::Args)]
 pub struct AnnotateArgs {
@@ -48,6 +50,11 @@ pub struct AnnotateArgs {
     /// Only analyse (no encoding, no output video): for --detections, and to measure speed.
     #[arg(long)]
     no_video: bool,
+    /// Play the video at its own speed, as a player or a live host would (frames handed to a
+    /// sink that waits for each one's time), instead of as fast as the analysis goes: with
+    /// --no-video, to see the live mode as a live host gets it.
+    #[arg(long, requires = "no_video")]
+    realtime: bool,
     /// Scale the video to WIDTHxHEIGHT before the overlay (e.g. 1920x1080).
     #[arg(long, value_name = "WxH")]
     resize: Option<String>,
@@ -146,7 +153,14 @@ impl Annotation {
         }
         head.push(make("videoconvert")?);
         head.push(overlay.clone());
-        graph::video_chain(&pipeline, head, mux.as_ref(), args.quality, track.is_some())?;
+        graph::video_chain(
+            &pipeline,
+            head,
+            mux.as_ref(),
+            args.quality,
+            track.is_some(),
+            args.realtime,
+        )?;
         graph::route_streams(&pipeline, &parse, mux.as_ref(), &overlay_queue)?;
         let detections = match &args.detections {
             Some(path) => Some(Arc::new(Mutex::new(DetectionsFile::create(path)?))),
@@ -172,6 +186,7 @@ pub fn run(args: &AnnotateArgs) -> Result<(), String> {
         consumers.push(d.clone());
     }
     let frames = consumers::feed_from(&annotation.overlay, consumers)?;
+    let frame_times = FrameTimes::attach(&annotation.overlay)?;
     let started = std::time::Instant::now();
     let mut progress = Progress::new("annotate");
     let done = || frames.load(Ordering::Relaxed);
@@ -212,6 +227,9 @@ pub fn run(args: &AnnotateArgs) -> Result<(), String> {
         std::fs::rename(&out.partial, &out.path)
             .map_err(|e| format!("cannot write {}: {e}", out.path.display()))?;
         println!("wrote {} ({frames} frames)", out.path.display());
+    }
+    if let Some(line) = lock(&frame_times).summary(graph::frame_duration(&args.input)) {
+        println!("{line}");
     }
     println!(
         "{frames} frames in {seconds:.1} s: {:.1} frames/s, peak memory {} MiB",

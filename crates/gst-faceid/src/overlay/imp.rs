@@ -3,6 +3,7 @@
 //! [`crate::draw`], what it reports [`crate::meta`].
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -17,7 +18,7 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
-use super::settings::{self, MAX_SCORES_DRAWN, Settings};
+use super::settings::{self, MAX_SCORES_DRAWN, Settings, Stream};
 use crate::draw::{self, FaceLabel};
 use crate::element::{load_model, lock};
 use crate::meta::{FaceInfo, FrameFaces};
@@ -62,6 +63,10 @@ struct State {
     /// The settings the analyzer was last configured with: property changes are applied once,
     /// not on every frame.
     applied: Settings,
+    /// What decides the live mode by itself (`latency-budget=-1`), and what the analyzer was
+    /// last configured with; `None` until the first buffer asked upstream whether it is live.
+    stream: Option<Stream>,
+    applied_stream: Stream,
     info: Option<gst_video::VideoInfo>,
     frames: u64,
     /// `FACEID_TEST_PANIC=faceidoverlay` makes the first buffer panic, to prove a panic becomes
@@ -74,6 +79,8 @@ struct State {
 pub struct FaceIdOverlay {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
+    /// Downstream reported a late frame (QoS): a sink syncing to the clock is waiting.
+    sink_late: AtomicBool,
 }
 
 impl FaceIdOverlay {
@@ -92,9 +99,22 @@ impl FaceIdOverlay {
     /// own, used from the frame after it is ready), thresholds, detection.
     fn apply_settings(&self, state: &mut State, settings: &Settings) {
         self.take_loaded_model(state, settings);
-        if *settings == state.applied {
+        let mut stream = *state.stream.get_or_insert_with(|| Stream {
+            live_source: self.upstream_is_live(),
+            ..Stream::default()
+        });
+        stream.sink_late = self.sink_late.load(Ordering::Relaxed);
+        if let Some(info) = &state.info {
+            let fps = info.fps();
+            stream.variable_framerate = fps.numer() == 0;
+            stream.frame_ms = (fps.numer() > 0)
+                .then(|| (1000 * fps.denom() as u64 / fps.numer() as u64).clamp(1, 1000) as u32);
+        }
+        if *settings == state.applied && stream == state.applied_stream {
             return;
         }
+        let was_live = state.analyzer.is_live();
+        state.applied_stream = stream;
         state.applied = settings.clone();
         if let Some(path) = &settings.model
             && *path != state.model_path
@@ -118,7 +138,26 @@ impl FaceIdOverlay {
             classifier.set_margin(wanted_margin);
             state.analyzer.set_classifier(classifier);
         }
-        state.analyzer.set_config(settings.analyzer_config());
+        state.analyzer.set_config(settings.analyzer_config(&stream));
+        if state.analyzer.is_live() != was_live {
+            gst::info!(
+                CAT,
+                imp = self,
+                "{} ({stream:?}, latency-budget {})",
+                if state.analyzer.is_live() {
+                    "Live mode: full-frame detections on a worker thread"
+                } else {
+                    "Synchronous mode"
+                },
+                settings.latency_budget
+            );
+        }
+    }
+
+    /// Whether upstream answers the latency query as live.
+    fn upstream_is_live(&self) -> bool {
+        let mut query = gst::query::Latency::new();
+        self.obj().sink_pad().peer_query(&mut query) && query.result().0
     }
 
     /// Switches to a model set while playing once it has been read; a bad one is a warning and
@@ -269,6 +308,12 @@ impl ObjectImpl for FaceIdOverlay {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        if pspec.name() == "live" {
+            return lock(&self.state)
+                .as_ref()
+                .is_some_and(|s| s.analyzer.is_live())
+                .to_value();
+        }
         lock(&self.settings).get(pspec.name())
     }
 }
@@ -352,11 +397,18 @@ impl BaseTransformImpl for FaceIdOverlay {
             model_path.display(),
             model.labels.len()
         );
-        let analyzer = Analyzer::new(
+        let mut analyzer = Analyzer::new(
             Box::new(DlibBackend::new(weights.clone())),
             self.classifier_for(&model, &settings),
-            settings.analyzer_config(),
+            settings.analyzer_config(&Stream::default()),
         );
+        if settings.latency_budget != 0 && settings.tracking {
+            // The live mode may be chosen on the first frame: its worker makes its detectors
+            // now, so that frame does not wait for them.
+            analyzer
+                .start_worker()
+                .map_err(|e| gst::error_msg!(gst::CoreError::Failed, ("{e}")))?;
+        }
         *lock(&self.state) = Some(State {
             analyzer,
             weights,
@@ -365,6 +417,8 @@ impl BaseTransformImpl for FaceIdOverlay {
             model_unknown_distance: model.unknown_distance,
             model_margin: model.margin,
             applied: settings,
+            stream: None,
+            applied_stream: Stream::default(),
             info: None,
             frames: 0,
             #[cfg(feature = "test-hooks")]
@@ -377,6 +431,24 @@ impl BaseTransformImpl for FaceIdOverlay {
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
         *lock(&self.state) = None;
         Ok(())
+    }
+
+    fn src_event(&self, event: gst::Event) -> bool {
+        if let gst::EventView::Qos(qos) = event.view() {
+            let (kind, _proportion, diff, _timestamp) = qos.get();
+            if kind == gst::QOSType::Underflow
+                && diff > 0
+                && !self.sink_late.swap(true, Ordering::Relaxed)
+            {
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "Downstream reports late frames ({} ms late)",
+                    diff / 1_000_000
+                );
+            }
+        }
+        self.parent_src_event(event)
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {

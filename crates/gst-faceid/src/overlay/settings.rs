@@ -29,6 +29,10 @@ const DEFAULT_DETECTION_INTERVAL: u32 = 3;
 const DEFAULT_FULL_DETECTION_INTERVAL: u32 = 15;
 const DEFAULT_REENCODE_INTERVAL: u32 = 20;
 const DEFAULT_N_THREADS: u32 = 0;
+/// -1: live mode chosen by the stream (see [`Settings::latency_budget_ms`]).
+const DEFAULT_LATENCY_BUDGET: i32 = -1;
+/// The live mode's budget when the stream does not say how long a frame lasts (30 frames/s).
+const FALLBACK_FRAME_MS: u32 = 33;
 /// Longest list of confidences drawn beside a face.
 pub const MAX_SCORES_DRAWN: usize = 12;
 
@@ -54,6 +58,7 @@ pub struct Settings {
     pub known_color: u32,
     pub unknown_color: u32,
     pub weak_detection_score: f64,
+    pub latency_budget: i32,
 }
 
 impl Default for Settings {
@@ -79,12 +84,39 @@ impl Default for Settings {
             known_color: draw::DEFAULT_CONFIDENT_ARGB,
             unknown_color: draw::DEFAULT_UNSURE_ARGB,
             weak_detection_score: DEFAULT_WEAK_DETECTION_SCORE,
+            latency_budget: DEFAULT_LATENCY_BUDGET,
         }
     }
 }
 
+/// What the element knows about the stream that decides the live mode by itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Stream {
+    /// Upstream answered the latency query as live (a camera, a capture, a network source).
+    pub live_source: bool,
+    /// The caps say `framerate=0/1` (frames come when they come: OBS's filter pushes them so).
+    pub variable_framerate: bool,
+    /// A frame's duration from the caps, when they give one.
+    pub frame_ms: Option<u32>,
+    /// Downstream sent QoS events saying frames arrive late (a sink that syncs to the clock).
+    pub sink_late: bool,
+}
+
 impl Settings {
-    pub fn analyzer_config(&self) -> AnalyzerConfig {
+    /// The live mode's budget in ms, 0 for the synchronous mode: the property's value, or with
+    /// -1 (default) a frame's duration when the stream is live (a live source, frames pushed at
+    /// `framerate=0/1`, or a sink reporting late frames), else 0.
+    pub fn latency_budget_ms(&self, stream: &Stream) -> u32 {
+        match u32::try_from(self.latency_budget) {
+            Ok(ms) => ms,
+            Err(_) if stream.live_source || stream.variable_framerate || stream.sink_late => {
+                stream.frame_ms.unwrap_or(FALLBACK_FRAME_MS)
+            }
+            Err(_) => 0,
+        }
+    }
+
+    pub fn analyzer_config(&self, stream: &Stream) -> AnalyzerConfig {
         AnalyzerConfig {
             detection: DetectionConfig {
                 detector: match self.detector {
@@ -102,6 +134,7 @@ impl Settings {
             reencode_interval: self.reencode_interval.max(1),
             threads: self.threads(),
             weak_detection_score: self.weak_detection_score,
+            latency_budget_ms: self.latency_budget_ms(stream),
             ..AnalyzerConfig::default()
         }
     }
@@ -259,6 +292,19 @@ pub fn param_specs() -> Vec<glib::ParamSpec> {
             .default_value(DEFAULT_REENCODE_INTERVAL)
             .mutable_playing()
             .build(),
+        glib::ParamSpecInt::builder("latency-budget")
+            .nick("Latency budget (ms)")
+            .blurb("With tracking: how long a frame may take in this element. 0: synchronous (full-frame detections run inside the frame that needs them: best for files, slow frames at cuts). Above 0: live (full-frame detections and encodings run on a worker thread; the frame only does the local searches that fit, so names appear a few frames after a cut and depend on the machine's speed). -1: live with a frame's duration when the stream is live (a live source, framerate=0/1 as OBS pushes frames, or a sink reporting late frames), else synchronous")
+            .minimum(-1)
+            .maximum(10_000)
+            .default_value(DEFAULT_LATENCY_BUDGET)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecBoolean::builder("live")
+            .nick("Live mode in use")
+            .blurb("Read-only: whether frames are analysed in the live mode (full-frame detections on worker threads), as set by latency-budget or chosen from the stream with latency-budget=-1")
+            .read_only()
+            .build(),
         glib::ParamSpecUInt::builder("n-threads")
             .nick("Threads")
             .blurb("Threads used to encode several faces at once (0: one per CPU core)")
@@ -303,6 +349,7 @@ impl Settings {
                 self.full_detection_interval = value.get().expect("type checked upstream")
             }
             "n-threads" => self.n_threads = value.get().expect("type checked upstream"),
+            "latency-budget" => self.latency_budget = value.get().expect("type checked upstream"),
             "known-color" => self.known_color = value.get().expect("type checked upstream"),
             "unknown-color" => self.unknown_color = value.get().expect("type checked upstream"),
             _ => {}
@@ -330,9 +377,98 @@ impl Settings {
             "full-detection-interval" => self.full_detection_interval.to_value(),
             "weak-detection-score" => self.weak_detection_score.to_value(),
             "n-threads" => self.n_threads.to_value(),
+            "latency-budget" => self.latency_budget.to_value(),
             "known-color" => self.known_color.to_value(),
             "unknown-color" => self.unknown_color.to_value(),
             _ => glib::Value::from_type(glib::Type::UNIT),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_budget_is_synchronous_for_a_file_and_a_frame_when_the_stream_is_live() {
+        let s = Settings::default();
+        assert_eq!(s.latency_budget_ms(&Stream::default()), 0);
+        let camera = Stream {
+            live_source: true,
+            frame_ms: Some(40),
+            ..Stream::default()
+        };
+        assert_eq!(s.latency_budget_ms(&camera), 40);
+        let obs = Stream {
+            variable_framerate: true,
+            ..Stream::default()
+        };
+        assert_eq!(s.latency_budget_ms(&obs), FALLBACK_FRAME_MS);
+        let player = Stream {
+            sink_late: true,
+            frame_ms: Some(16),
+            ..Stream::default()
+        };
+        assert_eq!(s.analyzer_config(&player).latency_budget_ms, 16);
+    }
+
+    #[test]
+    fn a_budget_set_by_the_user_wins_over_the_stream() {
+        let sync = Settings {
+            latency_budget: 0,
+            ..Settings::default()
+        };
+        let live = Stream {
+            live_source: true,
+            ..Stream::default()
+        };
+        assert_eq!(sync.latency_budget_ms(&live), 0);
+        let budget = Settings {
+            latency_budget: 20,
+            ..Settings::default()
+        };
+        assert_eq!(budget.latency_budget_ms(&Stream::default()), 20);
+    }
+
+    #[test]
+    fn every_property_reads_back_what_was_set() {
+        let mut s = Settings::default();
+        let values: Vec<(&str, glib::Value)> = vec![
+            ("threshold", 0.7f64.to_value()),
+            ("margin", 0.1f64.to_value()),
+            ("upsample", 2u32.to_value()),
+            ("detection-width", 640u32.to_value()),
+            ("tracking", false.to_value()),
+            ("detection-interval", 5u32.to_value()),
+            ("full-detection-interval", 30u32.to_value()),
+            ("reencode-interval", 7u32.to_value()),
+            ("weak-detection-score", (-0.5f64).to_value()),
+            ("n-threads", 3u32.to_value()),
+            ("latency-budget", 25i32.to_value()),
+            ("known-color", 0xff00ff00u32.to_value()),
+            ("show-confidences", false.to_value()),
+        ];
+        for (name, v) in &values {
+            s.set(name, v);
+        }
+        for (name, v) in &values {
+            let got = s.get(name);
+            assert_eq!(format!("{got:?}"), format!("{v:?}"), "{name}");
+        }
+        let config = s.analyzer_config(&Stream::default());
+        assert!(!config.tracking);
+        assert_eq!(config.latency_budget_ms, 25);
+        assert_eq!(config.threads, 3);
+    }
+
+    #[test]
+    fn every_property_has_a_blurb_for_gst_inspect() {
+        for spec in param_specs() {
+            assert!(
+                spec.blurb().is_some_and(|b| b.len() > 20),
+                "{} has no useful blurb",
+                spec.name()
+            );
         }
     }
 }

@@ -1,0 +1,361 @@
+//! The analyzer over a scripted face backend: the schedule, the live mode's worker and the
+//! naming, without dlib. Frames carry their number in their first pixel; the script says which
+//! faces (box, detector score, encoding) each frame has.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use super::*;
+use crate::encoding::{ENCODING_DIM, EncoderId};
+use crate::frame::PixelLayout;
+use crate::model::{Model, Sample, TrainOptions};
+
+const W: usize = 160;
+const H: usize = 120;
+
+#[derive(Clone, Copy)]
+struct FakeFace {
+    rect: FaceBox,
+    score: f32,
+    encoding: Encoding,
+}
+
+type Script = dyn Fn(u32) -> Vec<FakeFace> + Send + Sync;
+
+/// What the fake records and how it misbehaves.
+#[derive(Default)]
+struct Log {
+    full_detections: Vec<(u32, String)>,
+    encodings: usize,
+    /// Full detections wait until this is true (live tests); None: never wait.
+    gate: Option<bool>,
+    panic_on_encode: bool,
+    short_encodings: bool,
+}
+
+#[derive(Clone)]
+struct FakeBackend {
+    script: Arc<Script>,
+    log: Arc<(Mutex<Log>, Condvar)>,
+}
+
+fn frame_number(frame: &FrameRef<'_>) -> u32 {
+    let d = frame.data();
+    u32::from(d[0]) | u32::from(d[1]) << 8 | u32::from(d[2]) << 16
+}
+
+impl FakeBackend {
+    fn new(script: impl Fn(u32) -> Vec<FakeFace> + Send + Sync + 'static) -> Self {
+        FakeBackend {
+            script: Arc::new(script),
+            log: Arc::new((Mutex::new(Log::default()), Condvar::new())),
+        }
+    }
+
+    fn log(&self) -> std::sync::MutexGuard<'_, Log> {
+        self.log.0.lock().unwrap()
+    }
+
+    fn open_gate(&self) {
+        self.log().gate = Some(true);
+        self.log.1.notify_all();
+    }
+
+    fn face_at(&self, frame: &FrameRef<'_>, b: &FaceBox) -> Option<FakeFace> {
+        (self.script)(frame_number(frame))
+            .into_iter()
+            .filter(|f| f.rect.iou(b) > 0.1)
+            .max_by(|a, c| a.rect.iou(b).total_cmp(&c.rect.iou(b)))
+    }
+}
+
+impl FaceBackend for FakeBackend {
+    fn detect(&self, frame: &FrameRef<'_>, config: &DetectionConfig) -> Vec<(FaceBox, f32)> {
+        let n = frame_number(frame);
+        let thread = std::thread::current().name().unwrap_or("").to_string();
+        let (lock, wake) = &*self.log;
+        let mut log = lock.lock().unwrap();
+        log.full_detections.push((n, thread));
+        while log.gate == Some(false) {
+            let (l, timeout) = wake.wait_timeout(log, Duration::from_secs(20)).unwrap();
+            log = l;
+            assert!(!timeout.timed_out(), "the test never opened the gate");
+        }
+        drop(log);
+        (self.script)(n)
+            .into_iter()
+            .filter(|f| f64::from(f.score) >= config.adjust_threshold)
+            .map(|f| (f.rect, f.score))
+            .collect()
+    }
+
+    fn detect_near(&self, frame: &FrameRef<'_>, around: FaceBox, adj: f64) -> Vec<(FaceBox, f32)> {
+        (self.script)(frame_number(frame))
+            .into_iter()
+            .filter(|f| f.rect.iou(&around) > 0.1 && f64::from(f.score) >= adj)
+            .map(|f| (f.rect, f.score))
+            .collect()
+    }
+
+    fn encode(
+        &self,
+        frame: &FrameRef<'_>,
+        boxes: &[FaceBox],
+        _threads: usize,
+    ) -> Result<Vec<Encoding>, BackendError> {
+        let (panic, short) = {
+            let mut log = self.log();
+            log.encodings += boxes.len();
+            (log.panic_on_encode, log.short_encodings)
+        };
+        assert!(!panic, "scripted encoder failure");
+        let mut out: Vec<Encoding> = boxes
+            .iter()
+            .map(|b| {
+                self.face_at(frame, b)
+                    .map(|f| f.encoding)
+                    .unwrap_or([0.0; ENCODING_DIM])
+            })
+            .collect();
+        if short {
+            out.pop();
+        }
+        Ok(out)
+    }
+
+    fn for_worker(&self) -> crate::video::backend::BackendFactory {
+        let me = self.clone();
+        Box::new(move || Box::new(me))
+    }
+}
+
+fn person(seed: f32, axis: usize) -> Encoding {
+    let mut e = [0.0f32; ENCODING_DIM];
+    for (i, v) in e.iter_mut().enumerate() {
+        *v = ((i as f32 * 0.37 + seed).sin()) * 0.02;
+    }
+    e[axis] += 0.5;
+    e
+}
+
+const AMY: usize = 3;
+const RAJ: usize = 40;
+
+fn classifier() -> Classifier {
+    let mut samples = Vec::new();
+    for (label, axis) in [(0, AMY), (1, RAJ), (2, 90)] {
+        for k in 0..4 {
+            samples.push(Sample {
+                label,
+                encoding: person(k as f32 + label as f32 * 10.0, axis),
+                source: format!("{label}-{k}"),
+                motion_blurred: None,
+            });
+        }
+    }
+    let encoder = EncoderId {
+        file_name: "fake.dat".into(),
+        sha256: "ab".repeat(32),
+    };
+    let model = Model::train(
+        vec!["amy".into(), "raj".into(), "lee".into()],
+        samples,
+        encoder,
+        &TrainOptions::default(),
+    )
+    .unwrap();
+    Classifier::new(&model)
+}
+
+/// Frame `n` of a shot filled with grey `shot_grey`.
+fn frame_data(n: u32, shot_grey: u8) -> Vec<u8> {
+    let mut data = vec![shot_grey; W * H * 4];
+    data[0] = n as u8;
+    data[1] = (n >> 8) as u8;
+    data[2] = (n >> 16) as u8;
+    data
+}
+
+fn face(x: i32, axis: usize) -> FakeFace {
+    FakeFace {
+        rect: FaceBox::new(x, 30, 40, 40),
+        score: 1.0,
+        encoding: person(77.0 + x as f32, axis),
+    }
+}
+
+fn analyzer(backend: &FakeBackend, latency_budget_ms: u32) -> Analyzer {
+    let config = AnalyzerConfig {
+        latency_budget_ms,
+        ..AnalyzerConfig::default()
+    };
+    Analyzer::new(Box::new(backend.clone()), classifier(), config)
+}
+
+fn run(a: &mut Analyzer, n: u32, grey: u8) -> Result<Vec<FaceResult>, BackendError> {
+    let data = frame_data(n, grey);
+    let frame = FrameRef::new(&data, W, H, W * 4, PixelLayout::Bgrx).unwrap();
+    a.analyze(&frame)
+}
+
+fn names(results: &[FaceResult]) -> Vec<Option<String>> {
+    results.iter().map(|r| r.label.clone()).collect()
+}
+
+#[test]
+fn a_face_is_named_on_the_first_frame_and_followed_under_one_track() {
+    let backend = FakeBackend::new(|n| vec![face(20 + n as i32, AMY)]);
+    let mut a = analyzer(&backend, 0);
+    let mut tracks = Vec::new();
+    for n in 0..20 {
+        let r = run(&mut a, n, 90).unwrap();
+        assert_eq!(names(&r), vec![Some("amy".to_string())], "frame {n}");
+        tracks.push(r[0].track);
+    }
+    tracks.dedup();
+    assert_eq!(tracks.len(), 1, "one track: {tracks:?}");
+    // Full detections on the first frame and 15 frames later only (the schedule), in the
+    // calling thread.
+    let log = backend.log();
+    let frames: Vec<u32> = log.full_detections.iter().map(|(n, _)| *n).collect();
+    assert_eq!(frames, vec![0, 15]);
+    let me = std::thread::current().name().unwrap_or("").to_string();
+    assert!(log.full_detections.iter().all(|(_, t)| *t == me));
+}
+
+#[test]
+fn two_faces_of_a_frame_get_two_names_left_to_right() {
+    let backend = FakeBackend::new(|_| vec![face(100, AMY), face(10, RAJ)]);
+    let mut a = analyzer(&backend, 0);
+    let r = run(&mut a, 0, 90).unwrap();
+    assert_eq!(names(&r), vec![Some("raj".into()), Some("amy".into())]);
+    assert!(r[0].rect.x < r[1].rect.x);
+}
+
+#[test]
+fn a_cut_ends_the_tracks_and_the_new_shot_is_searched_at_once() {
+    let backend = FakeBackend::new(|n| {
+        if n < 5 {
+            vec![face(20, AMY)]
+        } else {
+            vec![face(90, RAJ)]
+        }
+    });
+    let mut a = analyzer(&backend, 0);
+    let first = run(&mut a, 0, 40).unwrap();
+    for n in 1..5 {
+        run(&mut a, n, 40).unwrap();
+    }
+    let after = run(&mut a, 5, 220).unwrap();
+    assert_eq!(names(&after), vec![Some("raj".into())]);
+    assert_ne!(after[0].track, first[0].track);
+}
+
+#[test]
+fn an_encoder_that_returns_too_few_encodings_fails_the_frame_instead_of_shifting_names() {
+    let backend = FakeBackend::new(|_| vec![face(10, RAJ), face(100, AMY)]);
+    backend.log().short_encodings = true;
+    let mut a = analyzer(&backend, 0);
+    let err = run(&mut a, 0, 90).unwrap_err();
+    assert!(err.0.contains("1 encodings for 2 faces"), "{err}");
+    backend.log().short_encodings = false;
+    // The tracks started over: the next frame is a first frame again.
+    let r = run(&mut a, 1, 90).unwrap();
+    assert_eq!(names(&r), vec![Some("raj".into()), Some("amy".into())]);
+}
+
+#[test]
+fn live_mode_never_waits_for_the_full_detection_and_runs_it_on_the_worker() {
+    let backend = FakeBackend::new(|n| vec![face(20 + 2 * n as i32, AMY)]);
+    backend.log().gate = Some(false);
+    let mut a = analyzer(&backend, 33);
+    // The worker is stuck in the detector: frames still come back, without faces yet.
+    for n in 0..6 {
+        assert!(run(&mut a, n, 90).unwrap().is_empty(), "frame {n}");
+    }
+    backend.open_gate();
+    a.wait_for_worker().unwrap();
+    // The face was detected on frame 0 at x=20; it is now at x=32 and is shown there, named.
+    let r = run(&mut a, 6, 90).unwrap();
+    assert_eq!(names(&r), vec![Some("amy".into())]);
+    assert_eq!(r[0].rect.x, 32);
+    let log = backend.log();
+    assert!(
+        log.full_detections
+            .iter()
+            .all(|(_, thread)| thread == "faceid-worker"),
+        "{:?}",
+        log.full_detections
+    );
+}
+
+#[test]
+fn live_mode_encodes_new_faces_of_followed_shots_on_the_worker_too() {
+    let backend = FakeBackend::new(|n| vec![face(20 + n as i32, RAJ)]);
+    let mut a = analyzer(&backend, 33);
+    run(&mut a, 0, 90).unwrap();
+    a.wait_for_worker().unwrap();
+    for n in 1..40 {
+        let r = run(&mut a, n, 90).unwrap();
+        assert_eq!(names(&r), vec![Some("raj".into())], "frame {n}");
+        a.wait_for_worker().unwrap();
+    }
+    // Re-encoded now and then (reencode_interval), not on every frame.
+    let encodings = backend.log().encodings;
+    assert!((2..=12).contains(&encodings), "{encodings} encodings");
+}
+
+#[test]
+fn live_mode_drops_a_result_that_arrives_after_a_cut() {
+    let backend = FakeBackend::new(|n| if n < 3 { vec![face(20, AMY)] } else { vec![] });
+    backend.log().gate = Some(false);
+    let mut a = analyzer(&backend, 33);
+    run(&mut a, 0, 40).unwrap();
+    run(&mut a, 1, 40).unwrap();
+    // A cut to an empty shot while the worker still looks at frame 0.
+    run(&mut a, 3, 220).unwrap();
+    backend.open_gate();
+    a.wait_for_worker().unwrap();
+    for n in 4..10 {
+        assert!(run(&mut a, n, 220).unwrap().is_empty(), "frame {n}");
+        a.wait_for_worker().unwrap();
+    }
+}
+
+#[test]
+fn a_panic_on_the_worker_becomes_the_frames_error_and_the_analysis_goes_on() {
+    let backend = FakeBackend::new(|_| vec![face(20, AMY)]);
+    backend.log().panic_on_encode = true;
+    let mut a = analyzer(&backend, 33);
+    run(&mut a, 0, 90).unwrap();
+    let err = a.wait_for_worker().unwrap_err();
+    assert!(err.0.contains("panicked"), "{err}");
+    assert!(err.0.contains("scripted encoder failure"), "{err}");
+    // Both lanes had a job on that frame: the second one fails too.
+    while a.wait_for_worker().is_err() {}
+    backend.log().panic_on_encode = false;
+    a.reset();
+    run(&mut a, 1, 90).unwrap();
+    a.wait_for_worker().unwrap();
+    assert_eq!(
+        names(&run(&mut a, 2, 90).unwrap()),
+        vec![Some("amy".into())]
+    );
+}
+
+#[test]
+fn a_worker_error_reaches_the_caller_on_a_later_frame() {
+    let backend = FakeBackend::new(|_| vec![face(20, AMY)]);
+    backend.log().panic_on_encode = true;
+    let mut a = analyzer(&backend, 33);
+    run(&mut a, 0, 90).unwrap();
+    let mut failed = false;
+    for n in 1..200 {
+        if run(&mut a, n, 90).is_err() {
+            failed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(failed, "the worker's panic never reached analyze");
+}
