@@ -57,3 +57,9 @@ pub fn path_to_value(path: Option<&Path>) -> gst::glib::Value {
     use gst::glib::prelude::ToValue;
     path.map(|p| p.to_string_lossy().into_owned()).to_value()
 }
+
+/// An always-present pad template.
+pub fn always_pad(name: &str, direction: gst::PadDirection, caps: &gst::Caps) -> gst::PadTemplate {
+    gst::PadTemplate::new(name, direction, gst::PadPresence::Always, caps)
+        .expect("a pad template with fixed name and presence is valid")
+}

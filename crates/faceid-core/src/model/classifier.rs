@@ -82,16 +82,7 @@ const WHITEN_WITH_MOTION_BLUR_COPIES: bool = true;
 /// The whitening of `samples` (see [`crate::metric`]): deviations of every photo (and, with
 /// [`WHITEN_WITH_MOTION_BLUR_COPIES`], of its motion-blurred copy) from its person's mean.
 pub fn fit_whitening(samples: &[Sample], labels: usize, shrinkage: f32) -> Whitening {
-    let means: Vec<Option<Encoding>> = (0..labels)
-        .map(|label| {
-            let own: Vec<&Encoding> = samples
-                .iter()
-                .filter(|s| s.label == label)
-                .map(|s| &s.encoding)
-                .collect();
-            crate::training::group_photo::mean(&own)
-        })
-        .collect();
+    let means = super::person_means(samples, labels);
     let mut deviations = Vec::new();
     for s in samples {
         let Some(Some(m)) = means.get(s.label) else {

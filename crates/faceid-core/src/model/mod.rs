@@ -74,6 +74,20 @@ pub struct Sample {
     pub motion_blurred: Option<Encoding>,
 }
 
+/// Each person's mean sharp encoding (`None` for a label without samples), indexed by label.
+pub fn person_means(samples: &[Sample], labels: usize) -> Vec<Option<Encoding>> {
+    (0..labels)
+        .map(|label| {
+            let own: Vec<&Encoding> = samples
+                .iter()
+                .filter(|s| s.label == label)
+                .map(|s| &s.encoding)
+                .collect();
+            crate::training::group_photo::mean(&own)
+        })
+        .collect()
+}
+
 impl Sample {
     /// The photo's encodings: the photo itself, then its motion-blurred copy if any.
     pub fn encodings(&self) -> impl Iterator<Item = &Encoding> {

@@ -120,17 +120,7 @@ impl TrainingSet {
     /// left-out photos with the reason.
     fn resolve_group_photos(&mut self) -> Vec<LeftOut> {
         let photos = std::mem::take(&mut self.group_photos);
-        let means: Vec<Option<Encoding>> = (0..self.labels.len())
-            .map(|label| {
-                let own: Vec<&Encoding> = self
-                    .samples
-                    .iter()
-                    .filter(|s| s.label == label)
-                    .map(|s| &s.encoding)
-                    .collect();
-                crate::training::group_photo::mean(&own)
-            })
-            .collect();
+        let means = super::person_means(&self.samples, self.labels.len());
         let mut unresolved = Vec::new();
         for photo in photos {
             let own: Vec<&Encoding> = self

@@ -20,7 +20,7 @@ use gst_video::subclass::prelude::*;
 
 use super::settings::{self, MAX_SCORES_DRAWN, Settings, Stream};
 use crate::draw::{self, FaceLabel};
-use crate::element::{load_model, lock};
+use crate::element::{always_pad, load_model, lock};
 use crate::meta::{FaceInfo, FrameFaces};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -345,20 +345,8 @@ impl ElementImpl for FaceIdOverlay {
                 .format_list([gst_video::VideoFormat::Bgrx, gst_video::VideoFormat::Bgra])
                 .build();
             vec![
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .expect("valid template"),
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .expect("valid template"),
+                always_pad("src", gst::PadDirection::Src, &caps),
+                always_pad("sink", gst::PadDirection::Sink, &caps),
             ]
         });
         PAD_TEMPLATES.as_ref()

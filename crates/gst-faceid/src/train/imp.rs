@@ -22,7 +22,7 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 
 use super::settings::{self, Settings};
-use crate::element::{lock, weights_config};
+use crate::element::{always_pad, lock, weights_config};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -321,15 +321,7 @@ impl ElementImpl for FaceIdTrain {
                     gst_video::VideoFormat::Rgb,
                 ])
                 .build();
-            vec![
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .expect("valid template"),
-            ]
+            vec![always_pad("sink", gst::PadDirection::Sink, &caps)]
         });
         PAD_TEMPLATES.as_ref()
     }
