@@ -8,6 +8,7 @@
 //! - [`DlibBackend`]: all of it as the analyzer's [`faceid_core::video::backend::FaceBackend`].
 
 pub mod augment;
+mod convert;
 pub mod hog;
 pub mod pipeline;
 pub mod weights;

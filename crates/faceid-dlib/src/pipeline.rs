@@ -3,48 +3,19 @@
 
 use std::sync::{Arc, Mutex};
 
-use dlib_face_recognition::{FaceDetectorTrait, ImageMatrix, Rectangle};
+use dlib_face_recognition::FaceDetectorTrait;
 use faceid_core::detection::{DetectionConfig, DetectorKind};
 use faceid_core::encoding::Encoding;
 use faceid_core::frame::FrameRef;
 use faceid_core::geometry::FaceBox;
 
+use crate::convert::{from_dlib, image_matrix};
 use crate::hog::HogDetector;
 use crate::weights::{Weights, lock};
 
 /// Largest image the detector is given, in pixels (after upsampling). Bigger frames are
 /// detected on a downscaled copy: an 8K frame upsampled twice would need gigabytes.
 pub const MAX_DETECTION_PIXELS: usize = 4096 * 2304;
-
-pub(crate) fn image_matrix(rgb: &[u8], width: usize, height: usize) -> ImageMatrix {
-    assert!(rgb.len() >= width * height * 3, "rgb buffer too small");
-    // SAFETY: the buffer holds width * height packed RGB pixels (checked above); dlib copies it.
-    unsafe { ImageMatrix::new(width, height, rgb.as_ptr()) }
-}
-
-/// A dlib rectangle (inclusive corners), scaled by `scale`, as a face box.
-pub(crate) fn from_dlib(r: &Rectangle, scale: f64) -> FaceBox {
-    let x = (r.left as f64 * scale).round() as i32;
-    let y = (r.top as f64 * scale).round() as i32;
-    let right = ((r.right + 1) as f64 * scale).round() as i32;
-    let bottom = ((r.bottom + 1) as f64 * scale).round() as i32;
-    FaceBox {
-        x,
-        y,
-        width: right - x,
-        height: bottom - y,
-    }
-}
-
-/// A face box as a dlib rectangle.
-pub(crate) fn to_dlib(b: FaceBox) -> Rectangle {
-    Rectangle {
-        left: b.x as _,
-        top: b.y as _,
-        right: (b.x + b.width - 1) as _,
-        bottom: (b.y + b.height - 1) as _,
-    }
-}
 
 /// Finds and encodes faces. One per element (or per worker thread): the HOG detector inside is
 /// not thread-safe; the weights are shared.

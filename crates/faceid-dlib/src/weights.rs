@@ -27,7 +27,7 @@ use faceid_core::geometry::FaceBox;
 use faceid_core::video::backend::BackendError;
 use sha2::{Digest, Sha256};
 
-use crate::pipeline::{image_matrix, to_dlib};
+use crate::convert::{image_matrix, to_dlib};
 
 /// dlib's 5-point landmark predictor.
 pub const LANDMARKS_FILE: &str = "shape_predictor_5_face_landmarks.dat";
