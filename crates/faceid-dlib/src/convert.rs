@@ -34,4 +34,3 @@ pub(crate) fn to_dlib(b: FaceBox) -> Rectangle {
         bottom: (b.y + b.height - 1) as _,
     }
 }
-
