@@ -20,5 +20,7 @@ pub mod geometry;
 pub mod metric;
 pub mod model;
 pub mod report;
+#[cfg(test)]
+mod test_support;
 pub mod training;
 pub mod video;

@@ -466,20 +466,10 @@ mod tests {
     use crate::encoding::ENCODING_DIM;
 
     fn encoder() -> EncoderId {
-        EncoderId {
-            file_name: "x.dat".into(),
-            sha256: "ab".repeat(32),
-        }
+        crate::test_support::encoder("x.dat")
     }
 
-    fn enc(seed: f32, axis: usize) -> Encoding {
-        let mut e = [0.0f32; ENCODING_DIM];
-        for (i, v) in e.iter_mut().enumerate() {
-            *v = ((i as f32 * 0.37 + seed).sin()) * 0.02;
-        }
-        e[axis] += 0.5;
-        e
-    }
+    use crate::test_support::person_photo as enc;
 
     fn toy_model() -> Model {
         let mut samples = Vec::new();

@@ -182,10 +182,7 @@ mod tests {
     use crate::encoding::ENCODING_DIM;
 
     fn encoder() -> EncoderId {
-        EncoderId {
-            file_name: "e.dat".into(),
-            sha256: "ab".repeat(32),
-        }
+        crate::test_support::encoder("e.dat")
     }
 
     fn at(axis: usize, v: f32) -> Encoding {

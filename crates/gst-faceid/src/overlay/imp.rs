@@ -390,9 +390,10 @@ impl BaseTransformImpl for FaceIdOverlay {
             self.classifier_for(&model, &settings),
             settings.analyzer_config(&Stream::default()),
         );
-        if settings.latency_budget != 0 && settings.tracking {
-            // The live mode may be chosen on the first frame: its worker makes its detectors
-            // now, so that frame does not wait for them.
+        if settings.latency_budget > 0 && settings.tracking {
+            // The live mode is asked for: its workers make their detectors now (about a
+            // second, on their own threads), so the first frames' search does not wait for
+            // them. Chosen from the stream (-1), they start on the first live frame.
             analyzer
                 .start_worker()
                 .map_err(|e| gst::error_msg!(gst::CoreError::Failed, ("{e}")))?;

@@ -3,6 +3,8 @@
 //! full search's passes without upsampling and the tracks' encodings; the *fine* one the
 //! upsampled pass for small faces, which takes four times as long, so a cut never waits for it.
 
+use std::time::Instant;
+
 use crate::detection::DetectionConfig;
 use crate::frame::{FrameRef, OwnedFrame};
 use crate::geometry::FaceBox;
@@ -111,27 +113,41 @@ impl Analyzer {
     }
 
     /// The faces of an arrived full search, found again in this frame (they were detected a
-    /// few frames ago), added to `faces` where no followed face is already.
-    pub(super) fn merge_arrived(&mut self, frame: &FrameRef<'_>, faces: &mut RoundFaces) {
-        let Some((frame_number, found)) = self.arrived.take() else {
+    /// few frames ago), added to `faces` where no followed face is already. Once `deadline`
+    /// has passed, the faces not yet looked for wait for the next frame.
+    pub(super) fn merge_arrived(
+        &mut self,
+        frame: &FrameRef<'_>,
+        faces: &mut RoundFaces,
+        deadline: Option<Instant>,
+    ) {
+        let Some((frame_number, mut found)) = self.arrived.take() else {
             return;
         };
         let same_frame = frame_number == self.schedule.frames();
-        for b in found.boxes {
+        let mut boxes = std::mem::take(&mut found.boxes).into_iter();
+        for b in boxes.by_ref() {
             let now = if same_frame {
                 Some(b)
             } else {
                 self.find_near(frame, b)
             };
-            let Some(now) = now else { continue };
-            let taken = |f: &FaceBox| f.iou(&now) > 0.3;
-            if faces.boxes.iter().any(taken) || faces.unsearched.iter().any(taken) {
-                continue;
+            if let Some(now) = now {
+                let taken = |f: &FaceBox| f.iou(&now) > 0.3;
+                if !faces.boxes.iter().any(taken) && !faces.unsearched.iter().any(taken) {
+                    if let Some(e) = found.encodings.get(&b) {
+                        faces.encodings.insert(now, *e);
+                    }
+                    faces.boxes.push(now);
+                }
             }
-            if let Some(e) = found.encodings.get(&b) {
-                faces.encodings.insert(now, *e);
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
             }
-            faces.boxes.push(now);
+        }
+        found.boxes = boxes.collect();
+        if !found.boxes.is_empty() {
+            self.arrived = Some((frame_number, found));
         }
         faces.boxes.sort_by_key(|b| (b.x, b.y));
     }

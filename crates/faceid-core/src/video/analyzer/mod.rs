@@ -504,7 +504,7 @@ impl Analyzer {
         };
         if let Some(faces) = faces.as_mut() {
             if live {
-                self.merge_arrived(frame, faces);
+                self.merge_arrived(frame, faces, deadline);
             } else if !cut {
                 self.recheck_pending_weak(frame, faces)?;
             }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use super::*;
-use crate::encoding::{ENCODING_DIM, EncoderId};
+use crate::encoding::ENCODING_DIM;
 use crate::frame::PixelLayout;
 use crate::model::{Model, Sample, TrainOptions};
 
@@ -129,14 +129,7 @@ impl FaceBackend for FakeBackend {
     }
 }
 
-fn person(seed: f32, axis: usize) -> Encoding {
-    let mut e = [0.0f32; ENCODING_DIM];
-    for (i, v) in e.iter_mut().enumerate() {
-        *v = ((i as f32 * 0.37 + seed).sin()) * 0.02;
-    }
-    e[axis] += 0.5;
-    e
-}
+use crate::test_support::person_photo as person;
 
 const AMY: usize = 3;
 const RAJ: usize = 40;
@@ -153,10 +146,7 @@ fn classifier() -> Classifier {
             });
         }
     }
-    let encoder = EncoderId {
-        file_name: "fake.dat".into(),
-        sha256: "ab".repeat(32),
-    };
+    let encoder = crate::test_support::encoder("fake.dat");
     let model = Model::train(
         vec!["amy".into(), "raj".into(), "lee".into()],
         samples,
