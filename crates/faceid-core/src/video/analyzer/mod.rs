@@ -152,6 +152,8 @@ pub struct Analyzer {
     /// Live mode: the worker threads (started on the first frame that needs them), and a full
     /// search they finished, waiting for the next detection round.
     lanes: Option<live::Lanes>,
+    /// Live mode: the track the next local round starts with.
+    local_search_start: usize,
     arrived: Option<(u64, Found)>,
 }
 
@@ -175,6 +177,7 @@ impl Analyzer {
             previous_motion: None,
             pending_weak: Vec::new(),
             lanes: None,
+            local_search_start: 0,
             arrived: None,
         }
     }
@@ -338,22 +341,37 @@ impl Analyzer {
     }
 
     /// Local detection around each track's predicted box; at most one face per track,
-    /// duplicates across tracks dropped. With a `deadline`, tracks not reached by then keep
-    /// their predicted box.
-    fn detect_near_tracks(&self, frame: &FrameRef<'_>, deadline: Option<Instant>) -> RoundFaces {
+    /// duplicates across tracks dropped. With a `deadline` (live mode), tracks not reached by
+    /// then keep their predicted box, and the next round starts where this one stopped, so
+    /// every track gets its turn.
+    fn detect_near_tracks(
+        &mut self,
+        frame: &FrameRef<'_>,
+        deadline: Option<Instant>,
+    ) -> RoundFaces {
         let mut faces = RoundFaces::default();
-        for track in self.tracker.tracks() {
+        let tracks = self.tracker.tracks();
+        let n = tracks.len();
+        let start = if deadline.is_some() && n > 0 {
+            self.local_search_start % n
+        } else {
+            0
+        };
+        let mut searched = 0;
+        for track in tracks[start..].iter().chain(&tracks[..start]) {
             let predicted = track.face_box();
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 faces.unsearched.push(predicted);
                 continue;
             }
+            searched += 1;
             if let Some(b) = self.find_near(frame, predicted)
                 && !faces.boxes.iter().any(|f| f.iou(&b) > 0.5)
             {
                 faces.boxes.push(b);
             }
         }
+        self.local_search_start = start + searched;
         faces
     }
 
@@ -476,8 +494,9 @@ impl Analyzer {
             }
             _ => None,
         };
-        let deadline = live
-            .then(|| started + Duration::from_millis(u64::from(self.config.latency_budget_ms) / 2));
+        let deadline = live.then(|| {
+            started + Duration::from_millis(u64::from(self.config.latency_budget_ms) * 3 / 10)
+        });
         let mut faces = match (round, search) {
             (Round::Predict, _) => {
                 self.tracker.predict();
