@@ -296,7 +296,12 @@ impl FacePipeline {
                 to_frame,
                 adjust_threshold,
             );
-            (mine, other.join().unwrap_or_default())
+            // A panic in the other strip goes on in this thread (and becomes the element's or
+            // the worker's error): a strip's faces must not silently go missing.
+            let theirs = other
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (mine, theirs)
         });
         for (b, score) in more {
             match boxes
