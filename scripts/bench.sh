@@ -38,7 +38,7 @@ run() { # name clip model gt extra...
   line=$(tail -1 "$work/out.txt")
   score=""
   [ -n "$gt" ] && score=$(python3 scripts/score.py "$gt" "$work/d.jsonl")
-  times=$(grep -o 'median.*' "$work/out.txt" | head -1)
+  times=$(grep -o 'median.*' "$work/out.txt" | head -1 || true)
   printf '%-34s %s %s\n%-34s %s\n' "$name" "$line" "$score" "" "$times"
 }
 
