@@ -168,7 +168,7 @@ pub fn param_specs() -> Vec<glib::ParamSpec> {
     vec![
         glib::ParamSpecString::builder("model")
             .nick("Model file")
-            .blurb("Model file written by faceidtrain or `faceid train` (required). May be changed while playing: the new model is used from the next frame, or a warning is posted and the old one kept")
+            .blurb("Model file written by faceidtrain or `faceid train` (required). May be changed while playing: the new model is read on a background thread and used from the first frame after it is read, or a warning is posted and the old one kept")
             .mutable_playing()
             .build(),
         glib::ParamSpecString::builder("models-dir")
@@ -294,7 +294,7 @@ pub fn param_specs() -> Vec<glib::ParamSpec> {
             .build(),
         glib::ParamSpecInt::builder("latency-budget")
             .nick("Latency budget (ms)")
-            .blurb("With tracking: how long a frame may take in this element. 0: synchronous (full-frame detections run inside the frame that needs them: best for files, slow frames at cuts). Above 0: live (full-frame detections and encodings run on a worker thread; the frame only does the local searches that fit, so names appear a few frames after a cut and depend on the machine's speed). -1: live with a frame's duration when the stream is live (a live source, framerate=0/1 as OBS pushes frames, or a sink reporting late frames), else synchronous")
+            .blurb("With tracking: how long a frame may take in this element. 0: synchronous (full-frame detections run inside the frame that needs them: best for files, slow frames at cuts). Above 0: live (full-frame detections and encodings run on worker threads; the frame only does the local searches that fit, so names appear a few frames after a cut and depend on the machine's speed). -1: live with a frame's duration when the stream is live (a live source, framerate=0/1 as OBS pushes frames, or a sink reporting late frames), else synchronous")
             .minimum(-1)
             .maximum(10_000)
             .default_value(DEFAULT_LATENCY_BUDGET)
