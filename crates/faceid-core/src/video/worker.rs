@@ -31,8 +31,8 @@ use crate::video::tracker::TrackId;
 
 /// Work for the thread.
 pub struct Job {
-    /// The frame, copied.
-    pub frame: OwnedFrame,
+    /// The frame, copied (once, for both lanes).
+    pub frame: Arc<OwnedFrame>,
     /// Which frame it is (the analyzer's count) and which shot (cuts counted): results of an
     /// earlier shot are dropped.
     pub frame_number: u64,

@@ -3,6 +3,7 @@
 //! full search's passes without upsampling and the tracks' encodings; the *fine* one the
 //! upsampled pass for small faces, which takes four times as long, so a cut never waits for it.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::detection::DetectionConfig;
@@ -153,53 +154,70 @@ impl Analyzer {
     }
 
     /// Live mode: hands the quick lane this frame's full search (when there is one) and the
-    /// encodings due, and the fine lane the search's upsampled pass when it is free.
+    /// encodings due, and the fine lane the search's upsampled pass when it is free. While the
+    /// quick lane is searching, encodings alone go to a free fine lane, so a young track's next
+    /// looks do not wait for the search. What each lane takes is decided before the frame is
+    /// copied, and the copy is made once.
     pub(super) fn submit(
         &mut self,
         frame: &FrameRef<'_>,
         search: Option<DetectionConfig>,
-        encode: Vec<(TrackId, FaceBox)>,
+        mut encode: Vec<(TrackId, FaceBox)>,
     ) -> Result<(), BackendError> {
         if search.is_none() && encode.is_empty() {
             return Ok(());
         }
         self.start_worker()?;
+        let Some(lanes) = &self.lanes else {
+            return Ok(());
+        };
+        let (quick_free, fine_free) = (!lanes.quick.busy(), !lanes.fine.busy());
         let (quick, fine) = match search {
             Some(d) => worker::passes(d, frame.width()),
             None => (Vec::new(), None),
         };
-        let motion = match (&self.motion, &self.previous_motion) {
-            (Some(now), Some(before)) => Some((now.clone(), before.clone())),
-            _ => None,
+        let weak_score = self.config.weak_detection_score;
+        let to_fine = match fine.filter(|_| fine_free) {
+            Some(upsampled) => Some((vec![upsampled], Vec::new(), 0.0)),
+            None if !quick_free && fine_free && quick.is_empty() => {
+                Some((Vec::new(), std::mem::take(&mut encode), weak_score))
+            }
+            None => None,
         };
-        let copy = OwnedFrame::copy_of(frame);
-        let job = |passes, encode, weak_score, frame| Job {
-            frame,
-            frame_number: self.schedule.frames(),
-            shot: self.shot,
-            passes,
-            motion: motion.clone(),
-            encode,
-            classifier: self.classifier.clone(),
-            threads: self.config.threads,
-            weak_score,
+        let to_quick = quick_free.then_some((quick, encode, weak_score));
+        if to_quick.is_none() && to_fine.is_none() {
+            return Ok(());
+        }
+        let copy = Arc::new(OwnedFrame::copy_of(frame));
+        let job = |(passes, encode, weak_score): (Vec<DetectionConfig>, _, f64)| {
+            // The grey maps only serve a search's weak detections.
+            let motion = match (&self.motion, &self.previous_motion) {
+                (Some(now), Some(before)) if !passes.is_empty() && weak_score < 0.0 => {
+                    Some((now.clone(), before.clone()))
+                }
+                _ => None,
+            };
+            Job {
+                frame: copy.clone(),
+                frame_number: self.schedule.frames(),
+                shot: self.shot,
+                passes,
+                motion,
+                encode,
+                classifier: self.classifier.clone(),
+                threads: self.config.threads,
+                weak_score,
+            }
         };
-        let fine_job = fine.map(|d| job(vec![d], Vec::new(), 0.0, copy.clone()));
-        let quick_job = job(quick, encode, self.config.weak_detection_score, copy);
+        let (quick_job, fine_job) = (to_quick.map(job), to_fine.map(job));
         let Some(lanes) = self.lanes.as_mut() else {
             return Ok(());
         };
-        if let Some(fine_job) = fine_job
-            && !lanes.fine.busy()
-        {
-            lanes.fine.submit(fine_job)?;
+        if let Some(job) = fine_job {
+            lanes.fine.submit(job)?;
         }
-        if !lanes.quick.busy() {
-            lanes.quick.submit(quick_job)?;
-        } else if quick_job.passes.is_empty() && !lanes.fine.busy() {
-            // Encodings only, and the quick lane is searching: the fine lane takes them, so a
-            // young track's next looks do not wait for the search.
-            lanes.fine.submit(quick_job)?;
+        if let Some(job) = quick_job {
+            lanes.quick.submit(job)?;
         }
         Ok(())
     }
