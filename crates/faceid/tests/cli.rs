@@ -3,34 +3,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use common::*;
 use gst::prelude::*;
-
-fn faceid() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_faceid"))
-}
-
-/// `faceid train DIR -o MODEL`, asserting success; its standard output.
-fn train_folder(dir: &Path, model: &Path) -> String {
-    let out = faceid()
-        .arg("train")
-        .arg(dir)
-        .arg("-o")
-        .arg(model)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
 
 /// Buffers in the first video and audio streams of an MP4 (one H.264 buffer per frame).
 fn count_mp4_streams(path: &Path) -> (u64, u64) {
@@ -202,7 +179,7 @@ fn train_then_annotate_the_sample_clip_keeping_its_audio() {
     let clip = samples().join("fr_examples/_video/short_hamilton_clip.mp4");
     let video = dir.path().join("named.mp4");
     let detections = dir.path().join("named.jsonl");
-    let out = faceid()
+    let out = faceid_command()
         .arg("annotate")
         .arg(&clip)
         .arg("-m")
@@ -266,7 +243,7 @@ fn train_then_annotate_the_sample_clip_keeping_its_audio() {
 
     // The same into Matroska (no subtitle file asked): video, the audio copied, the same track.
     let mkv = dir.path().join("named.mkv");
-    let out = faceid()
+    let out = faceid_command()
         .arg("annotate")
         .arg(&clip)
         .arg("-m")
@@ -290,7 +267,7 @@ fn train_then_annotate_the_sample_clip_keeping_its_audio() {
 
     // The same as WebM: VP8 video, the AAC audio re-encoded to Opus (WebM cannot hold AAC).
     let webm = dir.path().join("named.webm");
-    let out = faceid()
+    let out = faceid_command()
         .arg("annotate")
         .arg(&clip)
         .arg("-m")
@@ -310,7 +287,7 @@ fn train_then_annotate_the_sample_clip_keeping_its_audio() {
     // WebM has no subtitle track: asking for one is an error that says what to use instead,
     // before any work, and leaves no file.
     let no_webm = dir.path().join("subtitled.webm");
-    let out = faceid()
+    let out = faceid_command()
         .arg("annotate")
         .arg(&clip)
         .arg("-m")
@@ -355,7 +332,7 @@ fn annotate_refuses_to_overwrite_its_input_and_leaves_no_partial_output() {
     let dir = tempfile::tempdir().unwrap();
     let clip = dir.path().join("clip.mp4");
     std::fs::copy(samples().join("bbt/_video/video.mp4"), &clip).unwrap();
-    let out = faceid()
+    let out = faceid_command()
         .args(["annotate"])
         .arg(&clip)
         .arg("-m")
@@ -374,7 +351,7 @@ fn annotate_refuses_to_overwrite_its_input_and_leaves_no_partial_output() {
         "no-such-property=1",
         "threshold",
     ] {
-        let out = faceid()
+        let out = faceid_command()
             .args(["annotate"])
             .arg(&clip)
             .arg("-m")
@@ -395,7 +372,7 @@ fn annotate_refuses_to_overwrite_its_input_and_leaves_no_partial_output() {
     // A missing model fails with its name, and no output file appears. (The colour, in
     // textoverlay's hexadecimal form, is accepted: the error is about the model.)
     let output = dir.path().join("out.mp4");
-    let out = faceid()
+    let out = faceid_command()
         .args(["annotate"])
         .arg(&clip)
         .arg("-m")
@@ -439,7 +416,7 @@ fn train_reports_photos_left_out_and_refuses_an_empty_folder() {
     .unwrap();
     std::fs::write(photos.join("penny/notes.txt"), "not a photo").unwrap();
     let model = dir.path().join("m.faceid");
-    let out = faceid()
+    let out = faceid_command()
         .arg("train")
         .arg(&photos)
         .arg("-o")
@@ -469,7 +446,7 @@ fn train_reports_photos_left_out_and_refuses_an_empty_folder() {
 
     let empty = dir.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
-    let out = faceid()
+    let out = faceid_command()
         .arg("train")
         .arg(&empty)
         .arg("-o")
@@ -582,7 +559,7 @@ fn eval_reports_accuracy_strangers_and_confusion_on_held_out_photos() {
     }
     let model = dir.path().join("bbt.faceid");
     train_folder(&train_dir, &model);
-    let out = faceid()
+    let out = faceid_command()
         .arg("eval")
         .arg(&eval_dir)
         .arg("-m")
@@ -607,7 +584,7 @@ fn leave_one_out_on_the_johns_names_every_photo_right() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("johns.faceid");
     train_folder(&samples().join("johns"), &model);
-    let out = faceid()
+    let out = faceid_command()
         .args(["eval", "--leave-one-out", "-m"])
         .arg(&model)
         .output()
@@ -648,7 +625,7 @@ fn train_on_a_folder_of_non_images_fails_and_keeps_the_old_model() {
     std::fs::write(photos.join("raj/cut.jpg"), &jpeg[..600]).unwrap();
     let model = dir.path().join("m.faceid");
     std::fs::write(&model, b"the previous model").unwrap();
-    let out = faceid()
+    let out = faceid_command()
         .arg("train")
         .arg(&photos)
         .arg("-o")
@@ -670,7 +647,7 @@ fn train_on_a_folder_of_non_images_fails_and_keeps_the_old_model() {
 
 /// `faceid eval` of MODEL on the sample clip against its ground truth: the score line.
 fn clip_scores(model: &Path) -> serde_json::Value {
-    let out = faceid()
+    let out = faceid_command()
         .arg("eval")
         .arg("-m")
         .arg(model)

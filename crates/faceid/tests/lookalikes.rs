@@ -16,31 +16,9 @@ fn kpop(name: &str) -> PathBuf {
     samples().join("kpop/clips").join(name)
 }
 
-fn faceid() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_faceid"))
-}
-
-/// `faceid train DIR -o MODEL`; its standard output.
-fn train_folder(dir: &Path, model: &Path) -> String {
-    let out = faceid()
-        .arg("train")
-        .arg(dir)
-        .arg("-o")
-        .arg(model)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
 /// `faceid eval` of `model` on the clip `name`: the score line and the whole output.
 fn clip_scores(model: &Path, name: &str) -> (serde_json::Value, String) {
-    let out = faceid()
+    let out = faceid_command()
         .arg("eval")
         .arg("-m")
         .arg(model)

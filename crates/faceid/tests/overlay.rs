@@ -13,10 +13,7 @@ use std::path::Path;
 fn overlay_photo(photo: &Path, model: &Path) -> (gst::Buffer, gst::Buffer) {
     init();
     let sample = decode(photo);
-    let element = gst::ElementFactory::make("faceidoverlay")
-        // A Harness answers the latency query as live: these tests are of the synchronous
-        // mode, deterministic; the live mode has its own.
-        .property("latency-budget", 0i32)
+    let element = synchronous_overlay()
         .property("model", model)
         .build()
         .unwrap();
@@ -369,10 +366,7 @@ fn names_through_motion_blur(tracking: bool) -> Vec<Vec<(String, i64)>> {
     .fps(gst::Fraction::new(30, 1))
     .build()
     .unwrap();
-    let element = gst::ElementFactory::make("faceidoverlay")
-        // A Harness answers the latency query as live: these tests are of the synchronous
-        // mode, deterministic; the live mode has its own.
-        .property("latency-budget", 0i32)
+    let element = synchronous_overlay()
         .property("model", bbt_model())
         .property("tracking", tracking)
         .build()
@@ -477,10 +471,7 @@ fn tracking_off_is_the_per_frame_pipeline() {
             })
             .collect();
         // Through the element with tracking off and a detection every frame.
-        let element = gst::ElementFactory::make("faceidoverlay")
-            // A Harness answers the latency query as live: these tests are of the synchronous
-            // mode, deterministic; the live mode has its own.
-            .property("latency-budget", 0i32)
+        let element = synchronous_overlay()
             .property("model", bbt_model())
             .property("tracking", false)
             .property("detection-interval", 1u32)
@@ -524,10 +515,7 @@ fn a_hangul_name_is_drawn_and_reported() {
     let input = sample.buffer().unwrap().copy();
     let blue = 0xff00_00ffu32;
     let overlay = |draw_labels: bool| -> (gst::Buffer, Vec<gst::Structure>) {
-        let element = gst::ElementFactory::make("faceidoverlay")
-            // A Harness answers the latency query as live: these tests are of the synchronous
-            // mode, deterministic; the live mode has its own.
-            .property("latency-budget", 0i32)
+        let element = synchronous_overlay()
             .property("model", &model)
             .property("show-confidences", false)
             .property("draw-labels", draw_labels)
@@ -669,10 +657,7 @@ fn moving_face_harness() -> (gst_check::Harness, gst::Sample, gst_video::VideoIn
     .fps(gst::Fraction::new(30, 1))
     .build()
     .unwrap();
-    let element = gst::ElementFactory::make("faceidoverlay")
-        // A Harness answers the latency query as live: these tests are of the synchronous
-        // mode, deterministic; the live mode has its own.
-        .property("latency-budget", 0i32)
+    let element = synchronous_overlay()
         .property("model", bbt_model())
         .build()
         .unwrap();
@@ -794,10 +779,7 @@ fn overlay_samples(
     properties: &[(&str, &dyn ToValue)],
 ) -> Vec<(u32, u32, u32, u32, Option<String>)> {
     init();
-    let element = gst::ElementFactory::make("faceidoverlay")
-        // A Harness answers the latency query as live: these tests are of the synchronous
-        // mode, deterministic; the live mode has its own.
-        .property("latency-budget", 0i32)
+    let element = synchronous_overlay()
         .property("model", model)
         .build()
         .unwrap();

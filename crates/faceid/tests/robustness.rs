@@ -8,10 +8,7 @@ use gst::prelude::*;
 
 fn overlay_harness(extra: &[(&str, &dyn ToValue)]) -> gst_check::Harness {
     init();
-    let element = gst::ElementFactory::make("faceidoverlay")
-        // A Harness answers the latency query as live: these tests are of the synchronous
-        // mode, deterministic; the live mode has its own.
-        .property("latency-budget", 0i32)
+    let element = synchronous_overlay()
         .property("model", bbt_model())
         .build()
         .unwrap();
@@ -181,15 +178,14 @@ fn weights_that_are_not_dlibs_are_refused() {
     assert!(text.contains("not a usable dlib model file"), "{text}");
 }
 
-#[test]
-fn one_frame_in_one_frame_out_like_obs() {
-    // OBS's GStreamer filter: appsrc with framerate 0/1, push one frame, pull it, repeat.
-    let photo = decode(&samples().join("bbt/_group/bbt2.jpg"));
-    let info = gst_video::VideoInfo::from_caps(photo.caps().unwrap()).unwrap();
-    // The pipeline obs-gstreamer's filter builds around the user's "faceidoverlay ...".
+/// The pipeline obs-gstreamer's filter builds around the user's `filter` ("faceidoverlay
+/// ..."), for frames like `info`: appsrc with framerate 0/1, push one frame, pull it, repeat.
+fn obs_filter_pipeline(
+    info: &gst_video::VideoInfo,
+    filter: &str,
+) -> (gst::Pipeline, gst_app::AppSrc, gst_app::AppSink) {
     let pipeline = gst::parse::launch(&format!(
-        "appsrc name=src format=time caps=video/x-raw,format=BGRx,width={w},height={h},framerate=0/1 ! videoconvert ! faceidoverlay model=\"{}\" ! videoconvert ! video/x-raw,format=BGRx,width={w},height={h},framerate=0/1 ! appsink name=sink sync=false",
-        bbt_model().display(),
+        "appsrc name=src format=time caps=video/x-raw,format=BGRx,width={w},height={h},framerate=0/1 ! videoconvert ! {filter} ! videoconvert ! video/x-raw,format=BGRx,width={w},height={h},framerate=0/1 ! appsink name=sink sync=false",
         w = info.width(),
         h = info.height(),
     ))
@@ -206,17 +202,37 @@ fn one_frame_in_one_frame_out_like_obs() {
         .unwrap()
         .downcast::<gst_app::AppSink>()
         .unwrap();
+    (pipeline, src, sink)
+}
+
+/// Pushes a copy of `photo` as frame `i` (33 ms apart) and pulls what comes out.
+fn push_and_pull(
+    src: &gst_app::AppSrc,
+    sink: &gst_app::AppSink,
+    photo: &gst::Sample,
+    i: u64,
+) -> gst::Sample {
+    let mut buffer = photo.buffer().unwrap().copy();
+    buffer
+        .get_mut()
+        .unwrap()
+        .set_pts(gst::ClockTime::from_mseconds(i * 33));
+    src.push_buffer(buffer).unwrap();
+    sink.try_pull_sample(gst::ClockTime::from_seconds(30))
+        .expect("the frame comes back before the next is pushed")
+}
+
+#[test]
+fn one_frame_in_one_frame_out_like_obs() {
+    let photo = decode(&samples().join("bbt/_group/bbt2.jpg"));
+    let info = gst_video::VideoInfo::from_caps(photo.caps().unwrap()).unwrap();
+    let (pipeline, src, sink) = obs_filter_pipeline(
+        &info,
+        &format!("faceidoverlay model=\"{}\"", bbt_model().display()),
+    );
     pipeline.set_state(gst::State::Playing).unwrap();
     for i in 0..5u64 {
-        let mut buffer = photo.buffer().unwrap().copy();
-        buffer
-            .get_mut()
-            .unwrap()
-            .set_pts(gst::ClockTime::from_mseconds(i * 33));
-        src.push_buffer(buffer).unwrap();
-        let out = sink
-            .try_pull_sample(gst::ClockTime::from_seconds(30))
-            .expect("the frame comes back before the next is pushed");
+        let out = push_and_pull(&src, &sink, &photo, i);
         assert_eq!(
             out.buffer().unwrap().pts(),
             Some(gst::ClockTime::from_mseconds(i * 33))
@@ -234,38 +250,18 @@ fn frames_pushed_like_obs_are_analysed_live_and_named_without_holding_a_frame_ba
     let info = gst_video::VideoInfo::from_caps(photo.caps().unwrap()).unwrap();
     // `wanted`: push frames until these names are shown (or, without, until any name is).
     let run = |budget: i32, wanted: Option<&Vec<String>>| {
-        let pipeline = gst::parse::launch(&format!(
-            "appsrc name=src format=time caps=video/x-raw,format=BGRx,width={w},height={h},framerate=0/1 ! faceidoverlay name=o latency-budget={budget} model=\"{}\" ! appsink name=sink sync=false",
-            bbt_model().display(),
-            w = info.width(),
-            h = info.height(),
-        ))
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-        let src = pipeline
-            .by_name("src")
-            .unwrap()
-            .downcast::<gst_app::AppSrc>()
-            .unwrap();
-        let sink = pipeline
-            .by_name("sink")
-            .unwrap()
-            .downcast::<gst_app::AppSink>()
-            .unwrap();
+        let (pipeline, src, sink) = obs_filter_pipeline(
+            &info,
+            &format!(
+                "faceidoverlay name=o latency-budget={budget} model=\"{}\"",
+                bbt_model().display()
+            ),
+        );
         pipeline.set_state(gst::State::Playing).unwrap();
         let mut names = Vec::new();
         let mut first_named = None;
         for i in 0..400u64 {
-            let mut buffer = photo.buffer().unwrap().copy();
-            buffer
-                .get_mut()
-                .unwrap()
-                .set_pts(gst::ClockTime::from_mseconds(i * 33));
-            src.push_buffer(buffer).unwrap();
-            let out = sink
-                .try_pull_sample(gst::ClockTime::from_seconds(30))
-                .unwrap();
+            let out = push_and_pull(&src, &sink, &photo, i);
             names = known_names(out.buffer().unwrap());
             if !names.is_empty() {
                 first_named.get_or_insert(i);

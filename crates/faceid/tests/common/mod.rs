@@ -300,3 +300,33 @@ pub fn frames_of(result: &RunResult) -> Vec<FrameFaces> {
         .filter_map(|s| FrameFaces::from_structure(s))
         .collect()
 }
+
+/// A `faceidoverlay` to build for a Harness, in the synchronous mode: a Harness answers the
+/// latency query as live, and the tests of naming are of the synchronous mode, deterministic
+/// (the live mode has tests of its own).
+pub fn synchronous_overlay<'a>() -> gst::element_factory::ElementBuilder<'a> {
+    gst::ElementFactory::make("faceidoverlay").property("latency-budget", 0i32)
+}
+
+/// The `faceid` command built with these tests.
+pub fn faceid_command() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_faceid"))
+}
+
+/// `faceid train DIR -o MODEL`, asserting success; its standard output.
+pub fn train_folder(dir: &Path, model: &Path) -> String {
+    let out = faceid_command()
+        .arg("train")
+        .arg(dir)
+        .arg("-o")
+        .arg(model)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
