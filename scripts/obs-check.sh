@@ -11,7 +11,8 @@
 #    the known colour near his face, and nowhere else; the identity recording must show none.
 # Output (recordings, OBS logs, per-frame figures in frames.jsonl) in FACEID_OBS_OUT (default
 # out/obs-check). About 1.5 minutes once OBS is installed (the first run installs it with apt).
-# FACEID_SKIP_OBS=1 skips the whole check (machines without OBS).
+# FACEID_SKIP_OBS=1 skips the whole check (machines without OBS). FACEID_OBS_TIMING=report prints
+# the lag and the share of named frames without asserting them (see scripts/test.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [ -n "${FACEID_SKIP_OBS:-}" ] && [ "${FACEID_SKIP_OBS}" != 0 ]; then
@@ -53,7 +54,15 @@ run() {  # NAME PIPELINE
 run identity identity
 run faceidoverlay "faceidoverlay model=$model"
 
+timing=(--max-lagged-pct "$max_lagged")
+if [ "${FACEID_OBS_TIMING:-assert}" = report ]; then
+  # The lag and the share of his frames with a name depend on how fast the machine is right now:
+  # printed in the table, not asserted (a name on a fifth of them still is, so the identity
+  # control must fail it). Names on the right frames, nowhere else, and no GStreamer error too.
+  timing=(--max-lagged-pct 100 --min-hit-share 0.2)
+  echo "obs-check: FACEID_OBS_TIMING=report: lagged frames and the share of named frames are reported, not asserted (a fifth named still is)"
+fi
 python3 tests/obs/check.py --clip "$clip" --detections "$out/clip.jsonl" --name "$person" \
-  --control "$out/identity" --run "$out/faceidoverlay" --max-lagged-pct "$max_lagged" || status=1
+  --control "$out/identity" --run "$out/faceidoverlay" "${timing[@]}" || status=1
 echo "obs-check: $(($(date +%s) - start)) s; output in $out"
 exit $status
