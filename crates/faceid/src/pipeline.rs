@@ -18,13 +18,18 @@ pub fn make(factory: &str) -> Result<gst::Element, String> {
     })
 }
 
-/// The text of the first error message on `bus`, waiting up to `wait` for one.
+/// The text of the first error message on `bus`, waiting up to `wait` for one; other
+/// messages on the way are dropped. (`timed_pop_filtered` with a zero wait gave up after the
+/// first other message, so an error behind a state change was never seen.)
 pub fn bus_error(bus: &gst::Bus, wait: gst::ClockTime) -> Option<String> {
-    bus.timed_pop_filtered(wait, &[gst::MessageType::Error])
-        .and_then(|m| match m.view() {
-            gst::MessageView::Error(e) => Some(e.error().to_string()),
-            _ => None,
-        })
+    let deadline = std::time::Instant::now() + Duration::from_nanos(wait.nseconds());
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let message = bus.timed_pop(gst::ClockTime::from_nseconds(left.as_nanos() as u64))?;
+        if let gst::MessageView::Error(e) = message.view() {
+            return Some(e.error().to_string());
+        }
+    }
 }
 
 /// Progress of a running pipeline: units done so far (read from another thread's counter) of
