@@ -11,6 +11,10 @@ pub enum DetectorKind {
     Cnn,
 }
 
+/// The width video frames are detected at by default (faceidoverlay's `detection-width`,
+/// `faceid discover`): 720p and 1080p frames are scaled down to it, smaller ones kept.
+pub const VIDEO_DETECTION_WIDTH: usize = 1024;
+
 /// Detection settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DetectionConfig {

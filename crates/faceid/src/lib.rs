@@ -3,6 +3,7 @@
 //! tests in `tests/` use them too.
 
 pub mod annotate;
+pub mod discover;
 pub mod eval;
 pub mod pipeline;
 pub mod progress;

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use faceid::{annotate, eval, train};
+use faceid::{annotate, discover, eval, train};
 
 #[derive(Parser)]
 #[command(
@@ -29,6 +29,10 @@ enum Command {
     /// top-1 accuracy, strangers named and a confusion table; on a clip with --ground-truth the
     /// figures of scripts/score.py and which people are mixed up.
     Eval(eval::EvalArgs),
+    /// Find who is in a video: its faces followed and grouped into people, one folder of face
+    /// crops per person (person-01, ...; with -m the model's names for people it knows), an
+    /// index.jsonl and a contact-sheet.jpg. Rename the folders, delete strangers', and train.
+    Discover(discover::DiscoverArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train::run(&args),
         Command::Annotate(args) => annotate::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Discover(args) => discover::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

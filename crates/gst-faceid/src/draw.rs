@@ -42,6 +42,7 @@ fn cairo_format(layout: PixelLayout) -> Result<Format, DrawError> {
     }
 }
 
+pub mod contact_sheet;
 mod style;
 pub use style::{DEFAULT_CONFIDENT_ARGB, DEFAULT_UNSURE_ARGB, DrawStyle, FaceLabel, Rgb};
 

@@ -3,6 +3,7 @@
 pub mod analyzer;
 pub mod appearance;
 pub mod backend;
+pub mod discovery;
 pub mod identity;
 pub mod motion;
 pub mod scene_cut;

@@ -60,8 +60,8 @@ pub struct Done {
     pub shot: u64,
     /// Faces of the full search not sent before, every one of them encoded.
     pub found: Option<Found>,
-    /// The tracks' encodings, in the job's order.
-    pub encodings: Vec<(TrackId, Encoding)>,
+    /// The tracks' encodings (with the boxes they were made from), in the job's order.
+    pub encodings: Vec<(TrackId, FaceBox, Encoding)>,
     /// The job's last message: the worker is free.
     pub last: bool,
 }
@@ -279,8 +279,8 @@ fn run(
     let encodings = job
         .encode
         .iter()
-        .map(|(id, _)| *id)
         .zip(encodings)
+        .map(|((id, b), e)| (*id, *b, e))
         .collect();
     send(message(None, encodings, true));
     Ok(())

@@ -23,7 +23,7 @@ const DEFAULT_UPSAMPLE: u32 = 1;
 /// Frames wider than this are detected on a copy scaled to it: with one upsample, the search
 /// then finds faces down to about 7% of the frame height at any resolution (50 px at 720p),
 /// for 30-45% less HOG work than the full 720p width, same names on the benchmark clip.
-const DEFAULT_DETECTION_WIDTH: u32 = 1024;
+const DEFAULT_DETECTION_WIDTH: u32 = faceid_core::detection::VIDEO_DETECTION_WIDTH as u32;
 const DEFAULT_TRACKING: bool = true;
 const DEFAULT_DETECTION_INTERVAL: u32 = 3;
 const DEFAULT_FULL_DETECTION_INTERVAL: u32 = 15;

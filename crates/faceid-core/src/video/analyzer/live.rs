@@ -97,9 +97,9 @@ impl Analyzer {
         if done.shot != self.shot {
             return;
         }
-        for (id, encoding) in done.encodings {
+        for (id, rect, encoding) in done.encodings {
             if self.tracker.track(id).is_some() {
-                self.observe(id, encoding);
+                self.observe(id, rect, encoding);
             }
         }
         if let Some(found) = done.found {

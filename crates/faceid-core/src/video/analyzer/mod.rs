@@ -131,6 +131,19 @@ struct RoundFaces {
     unsearched: Vec<FaceBox>,
 }
 
+/// A track's encoding made on the last analysed frame, and the box it was made from: what
+/// [`crate::video::discovery`] groups tracks into people with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrackEncoding {
+    /// The track.
+    pub track: TrackId,
+    /// The face's box in the frame the encoding was made from (in the live mode an earlier
+    /// frame than the last one).
+    pub rect: FaceBox,
+    /// The encoding.
+    pub encoding: Encoding,
+}
+
 /// Runs the face pipeline and the classifier on frames.
 pub struct Analyzer {
     backend: Box<dyn FaceBackend>,
@@ -155,6 +168,8 @@ pub struct Analyzer {
     /// Live mode: the track the next local round starts with.
     local_search_start: usize,
     arrived: Option<(u64, Found)>,
+    /// The encodings added to tracks' evidence during the last `analyze`.
+    encoded: Vec<TrackEncoding>,
 }
 
 impl Analyzer {
@@ -179,6 +194,7 @@ impl Analyzer {
             lanes: None,
             local_search_start: 0,
             arrived: None,
+            encoded: Vec::new(),
         }
     }
 
@@ -231,6 +247,7 @@ impl Analyzer {
     /// tracks start over on the next frame).
     pub fn analyze(&mut self, frame: &FrameRef<'_>) -> Result<Vec<FaceResult>, BackendError> {
         let started = Instant::now();
+        self.encoded.clear();
         if self.config.weak_detection_score < 0.0 {
             self.previous_motion = self.motion.take();
             self.motion = Some(MotionMap::new(frame));
@@ -416,8 +433,20 @@ impl Analyzer {
         true
     }
 
-    /// Adds an encoding to a track's evidence and votes with the evidence's mean.
-    fn observe(&mut self, id: TrackId, encoding: Encoding) {
+    /// The encodings the last [`Analyzer::analyze`] added to its tracks (tracked mode only),
+    /// with the boxes they were made from.
+    pub fn encoded_last_frame(&self) -> &[TrackEncoding] {
+        &self.encoded
+    }
+
+    /// Adds an encoding (made from the face at `rect`) to a track's evidence and votes with
+    /// the evidence's mean.
+    fn observe(&mut self, id: TrackId, rect: FaceBox, encoding: Encoding) {
+        self.encoded.push(TrackEncoding {
+            track: id,
+            rect,
+            encoding,
+        });
         // A track is one person: it is named from the mean of its recent encodings.
         let evidence = &mut self.track_info.entry(id).or_default().evidence;
         evidence.add(encoding);
@@ -546,15 +575,15 @@ impl Analyzer {
                 .into_iter()
                 .partition(|(_, b)| faces.encodings.contains_key(b));
             for (id, b) in ready {
-                self.observe(id, faces.encodings[&b]);
+                self.observe(id, b, faces.encodings[&b]);
             }
             if live {
                 encode_later = missing;
             } else {
                 let boxes: Vec<FaceBox> = missing.iter().map(|(_, b)| *b).collect();
                 let encodings = self.search().encode(frame, &boxes)?;
-                for ((id, _), e) in missing.iter().zip(encodings) {
-                    self.observe(*id, e);
+                for ((id, b), e) in missing.iter().zip(encodings) {
+                    self.observe(*id, *b, e);
                 }
             }
         }
