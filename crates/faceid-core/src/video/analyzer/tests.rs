@@ -31,6 +31,11 @@ struct Log {
     gate: Option<bool>,
     panic_on_encode: bool,
     short_encodings: bool,
+    /// Full detections find only faces at least as tall as the detection's smallest
+    /// (`smallest_detectable`), like HOG; off, every scripted face.
+    size_limited: bool,
+    /// The upsample of each full detection, in order.
+    upsamples: Vec<u32>,
 }
 
 #[derive(Clone)]
@@ -76,6 +81,12 @@ impl FaceBackend for FakeBackend {
         let (lock, wake) = &*self.log;
         let mut log = lock.lock().unwrap();
         log.full_detections.push((n, thread));
+        log.upsamples.push(config.upsample);
+        let smallest = if log.size_limited {
+            smallest_detectable(config, frame.width())
+        } else {
+            0.0
+        };
         while log.gate == Some(false) {
             let (l, timeout) = wake.wait_timeout(log, Duration::from_secs(20)).unwrap();
             log = l;
@@ -85,6 +96,7 @@ impl FaceBackend for FakeBackend {
         (self.script)(n)
             .into_iter()
             .filter(|f| f64::from(f.score) >= config.adjust_threshold)
+            .filter(|f| f64::from(f.rect.height) >= smallest)
             .map(|f| (f.rect, f.score))
             .collect()
     }
@@ -348,4 +360,81 @@ fn a_worker_error_reaches_the_caller_on_a_later_frame() {
         std::thread::sleep(Duration::from_millis(5));
     }
     assert!(failed, "the worker's panic never reached analyze");
+}
+
+#[test]
+fn a_wide_shot_whose_faces_are_too_small_for_the_first_pass_gets_a_finer_one() {
+    // 20 px faces in a 160-wide frame: the usual pass (one upsample) finds faces from 40 px.
+    let small = |x: i32| FakeFace {
+        rect: FaceBox::new(x, 40, 20, 20),
+        score: 0.5,
+        encoding: person(77.0 + x as f32, AMY),
+    };
+    let backend = FakeBackend::new(move |_| vec![small(20), small(100)]);
+    backend.log().size_limited = true;
+    let mut a = analyzer(&backend, 0);
+    let first = run(&mut a, 0, 90).unwrap();
+    assert_eq!(first.len(), 2, "both found at the shot's start: {first:?}");
+    assert_eq!(backend.log().upsamples, vec![1, 2]);
+    for n in 1..15 {
+        assert_eq!(
+            run(&mut a, n, 90).unwrap().len(),
+            2,
+            "followed on frame {n}"
+        );
+    }
+    // Off: nothing is found.
+    let backend = FakeBackend::new(move |_| vec![small(20), small(100)]);
+    backend.log().size_limited = true;
+    let mut a = Analyzer::new(
+        Box::new(backend.clone()),
+        classifier(),
+        AnalyzerConfig {
+            find_small_faces: false,
+            ..AnalyzerConfig::default()
+        },
+    );
+    assert!(run(&mut a, 0, 90).unwrap().is_empty());
+    assert_eq!(backend.log().upsamples, vec![1]);
+}
+
+#[test]
+fn a_shot_of_ordinary_faces_gets_no_finer_pass() {
+    let backend = FakeBackend::new(|n| vec![face(20 + n as i32, AMY)]);
+    backend.log().size_limited = true;
+    let mut a = analyzer(&backend, 0);
+    for n in 0..60 {
+        run(&mut a, n, 90).unwrap();
+    }
+    assert!(
+        backend.log().upsamples.iter().all(|&u| u <= 1),
+        "{:?}",
+        backend.log().upsamples
+    );
+}
+
+#[test]
+fn the_smallest_face_a_detection_finds_follows_its_width_and_upsampling() {
+    let mut config = DetectionConfig {
+        detection_width: 1024,
+        upsample: 1,
+        ..DetectionConfig::default()
+    };
+    assert!((smallest_detectable(&config, 1280) - 50.0).abs() < 1e-9);
+    assert!((smallest_detectable(&fine_detection(&config), 1280) - 25.0).abs() < 1e-9);
+    config.upsample = 0;
+    assert!((smallest_detectable(&config, 640) - 80.0).abs() < 1e-9);
+    let big = FaceBox::new(0, 0, 60, 60);
+    let tiny = FaceBox::new(0, 0, 30, 30);
+    config.upsample = 1;
+    assert!(suggests_smaller_faces(&[], &[], &config, 1280, true));
+    assert!(!suggests_smaller_faces(&[], &[], &config, 1280, false));
+    assert!(!suggests_smaller_faces(&[big], &[big], &config, 1280, true));
+    assert!(suggests_smaller_faces(
+        &[big],
+        &[tiny],
+        &config,
+        1280,
+        false
+    ));
 }

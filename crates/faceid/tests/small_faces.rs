@@ -1,0 +1,98 @@
+//! The small faces of wide shots (`samples/kpop/clips/bts_small_faces_720p`, faces 22-60 px
+//! high at 720p): found by the finer pass where a shot suggests them, and never given another
+//! member's name for being small.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use faceid_core::geometry::FaceBox;
+
+/// Faces under 40 px: (ground-truth faces, found, given another person's name).
+fn small_face_figures(detections: &Path, gt: &Path) -> (usize, usize, usize) {
+    let detections: Vec<serde_json::Value> = std::fs::read_to_string(detections)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (mut faces, mut found, mut wrong) = (0, 0, 0);
+    for (frame, line) in detections.iter().enumerate() {
+        let boxes: Vec<(FaceBox, Option<String>)> = line["faces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let b: Vec<i32> = f["box"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_i64().unwrap() as i32)
+                    .collect();
+                let label = f["label"].as_str().map(str::to_string);
+                (FaceBox::new(b[0], b[1], b[2], b[3]), label)
+            })
+            .collect();
+        for (label, _, [x, y, w, h]) in ground_truth(gt, frame) {
+            if h >= 40 {
+                continue;
+            }
+            faces += 1;
+            let truth = FaceBox::new(x, y, w, h);
+            if let Some((_, given)) = boxes.iter().find(|(b, _)| b.iou(&truth) >= 0.3) {
+                found += 1;
+                wrong += usize::from(given.as_ref().is_some_and(|g| *g != label));
+            }
+        }
+    }
+    (faces, found, wrong)
+}
+
+fn annotate(model: &Path, clip: &Path, detections: &Path, settings: &[&str]) {
+    let mut command = faceid_command();
+    command
+        .arg("annotate")
+        .arg(clip)
+        .arg("-m")
+        .arg(model)
+        .arg("--no-video")
+        .arg("--detections")
+        .arg(detections);
+    for s in settings {
+        command.arg("--set").arg(s);
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn faces_of_24_to_40_px_are_found_and_none_gets_another_members_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let clips = samples().join("kpop/clips");
+    let model = dir.path().join("bts15.faceid");
+    train_folder(&clips.join("bts15_mv_720p-train"), &model);
+    let clip = clips.join("bts_small_faces_720p.mp4");
+    let gt = clips.join("bts_small_faces_720p.gt.jsonl");
+
+    let with = dir.path().join("with.jsonl");
+    annotate(&model, &clip, &with, &[]);
+    let (faces, found, wrong) = small_face_figures(&with, &gt);
+    let without = dir.path().join("without.jsonl");
+    annotate(&model, &clip, &without, &["find-small-faces=false"]);
+    let (_, found_before, wrong_before) = small_face_figures(&without, &gt);
+
+    // Measured: 0.75 found (0.13 without the finer pass), no wrong name in either.
+    let recall = found as f64 / faces as f64;
+    assert!(faces > 1000, "{faces} small faces in the clip");
+    assert!(recall >= 0.7, "{found} of {faces} small faces found");
+    assert!(found > 3 * found_before, "{found} against {found_before}");
+    assert_eq!(
+        wrong, 0,
+        "{wrong} of {found} small faces named as another member ({wrong_before} of \
+         {found_before} without the finer pass)"
+    );
+}
