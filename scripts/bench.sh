@@ -16,6 +16,9 @@
 # that waits for each frame's time, as a player or OBS does) with `latency-budget=33`, against
 # the synchronous mode of the same run; faceidoverlay's own time a frame (median, p99, max) is
 # printed for every run, live and synchronous. About 3 more minutes.
+# Then small faces (issue 14): bts_small_faces_720p (faces 22-60 px) with find-small-faces on
+# and off (the baseline), by face height; and `faceid discover` on the bbt and bts15 clips,
+# its frames/s against the clip's own 30 (it must finish before the video would have played).
 # Usage: scripts/bench.sh [--quick | --lopo]   (--quick: the bbt 720p clip only)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -85,6 +88,20 @@ run "bbt live" $mv "$work/bbt.faceid" $gt "${live[@]}"
 run "bbt 1080p live" $mv "$work/bbt.faceid" "" --resize 1920x1080 "${live[@]}"
 run "bts15 live" $kpop/bts15_mv_720p.mp4 "$work/bts15.faceid" $kpop/bts15_mv_720p.gt.jsonl "${live[@]}"
 run "bts live" $kpop/bts_mv_720p.mp4 "$work/bts.faceid" $kpop/bts_mv_720p.gt.jsonl "${live[@]}"
+echo "== small faces: bts_small_faces_720p (faces 22-60 px, 1176 of 1251 under 40), model bts15; baseline find-small-faces=false"
+small=$kpop/bts_small_faces_720p
+for setting in false true; do
+  $bin annotate $small.mp4 -m "$work/bts15.faceid" --no-video --detections "$work/d.jsonl" --set find-small-faces=$setting 2>/dev/null >"$work/out.txt"
+  printf '%-34s %s %s\n' "find-small-faces=$setting" "$(tail -1 "$work/out.txt")" "$(python3 scripts/score.py $small.gt.jsonl "$work/d.jsonl" --by-size)"
+done
+echo "== faceid discover (the video plays at 30 frames/s: discover must be faster)"
+for c in "bbt $mv $gt" "bts15 $kpop/bts15_mv_720p.mp4 $kpop/bts15_mv_720p.gt.jsonl"; do
+  set -- $c
+  rm -rf "$work/people"
+  $bin discover "$2" -o "$work/people" 2>/dev/null >"$work/out.txt"
+  printf '%-34s %s\n%-34s %s\n' "discover $1" "$(tail -1 "$work/out.txt")" "" \
+    "$(python3 scripts/score_discover.py "$3" "$work/people" | grep -E 'purity|split' | tr '\n' ' ')"
+done
 echo "== short_hamilton_clip.mp4 (640x360, 275 frames)"
 ham=samples/fr_examples/_video/short_hamilton_clip.mp4
 run "hamilton per-frame (baseline)" $ham "$work/fr-sharp.faceid" "" "${baseline[@]}"

@@ -85,7 +85,8 @@ fn faces_of_24_to_40_px_are_found_and_none_gets_another_members_name() {
     annotate(&model, &clip, &without, &["find-small-faces=false"]);
     let (_, found_before, wrong_before) = small_face_figures(&without, &gt);
 
-    // Measured: 0.75 found (0.13 without the finer pass), no wrong name in either.
+    // Measured: 0.718 found (0.132 without the finer pass), no wrong name in either; the
+    // synchronous mode is deterministic, so this does not vary between runs.
     let recall = found as f64 / faces as f64;
     assert!(faces > 1000, "{faces} small faces in the clip");
     assert!(recall >= 0.7, "{found} of {faces} small faces found");

@@ -112,8 +112,13 @@ impl OutputDir {
             rows.push(Row {
                 name: name.clone(),
                 detail: format!(
-                    "{} tracks, {:.1} s",
+                    "{} {}, {:.1} s",
                     person.tracks.len(),
+                    if person.tracks.len() == 1 {
+                        "track"
+                    } else {
+                        "tracks"
+                    },
                     person.frames_shown as f64 / fps.max(1e-9)
                 ),
                 pictures: best

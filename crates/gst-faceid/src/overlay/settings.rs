@@ -290,7 +290,7 @@ pub fn param_specs() -> Vec<glib::ParamSpec> {
             .build(),
         glib::ParamSpecBoolean::builder("find-small-faces")
             .nick("Find small faces")
-            .blurb("Synchronous mode: where a shot's full detection finds nothing at its start, or a face near the smallest it can find (wide shots), look once more at twice the size (faces from about 25 px at 720p; about 1 s on 2 cores, once a shot)")
+            .blurb("Synchronous mode: where a shot opens with no face found, or a followed face is smaller than the usual detection finds (wide shots), look once more at twice the size (faces from about 25 px at 720p; about 1 s on 2 cores, at a shot's start and at most every 60 frames while small faces are followed)")
             .default_value(DEFAULT_FIND_SMALL_FACES)
             .mutable_playing()
             .build(),

@@ -149,6 +149,11 @@ pub fn suggests_smaller_faces(
     (shot_start && found.is_empty()) || followed.iter().any(|b| f64::from(b.height) < limit)
 }
 
+/// Frames between two finer passes within a shot, at least (a shot's start always gets one
+/// when it opens on no face): bounds the cost (about 1 s each at 720p on 2 cores) of a long
+/// shot that keeps following small faces.
+pub const MIN_FRAMES_BETWEEN_FINE_PASSES: u64 = 60;
+
 /// The finer detection keeps windows scoring at least this (dlib's usual cut is 0): small
 /// faces score lower. Measured on a BTS clip of 24-60 px faces: faces under 40 px found 0.66
 /// at 0, 0.75 at -0.3, 0.75 at -0.5; boxes on no face 4 in all three, none on the bbt clip.
@@ -220,6 +225,9 @@ pub struct Analyzer {
     arrived: Option<(u64, Found)>,
     /// The encodings added to tracks' evidence during the last `analyze`.
     encoded: Vec<TrackEncoding>,
+    /// Frames analysed, and the one the last finer pass ran on.
+    frames_analysed: u64,
+    last_fine_pass: Option<u64>,
 }
 
 impl Analyzer {
@@ -245,6 +253,8 @@ impl Analyzer {
             local_search_start: 0,
             arrived: None,
             encoded: Vec::new(),
+            frames_analysed: 0,
+            last_fine_pass: None,
         }
     }
 
@@ -298,6 +308,7 @@ impl Analyzer {
     pub fn analyze(&mut self, frame: &FrameRef<'_>) -> Result<Vec<FaceResult>, BackendError> {
         let started = Instant::now();
         self.encoded.clear();
+        self.frames_analysed += 1;
         if self.config.weak_detection_score < 0.0 {
             self.previous_motion = self.motion.take();
             self.motion = Some(MotionMap::new(frame));
@@ -609,7 +620,12 @@ impl Analyzer {
                 let shot_start = cut || self.schedule.frames() == 1;
                 let followed: Vec<FaceBox> =
                     self.tracker.tracks().iter().map(|t| t.face_box()).collect();
+                let fine_allowed = shot_start
+                    || self.last_fine_pass.is_none_or(|last| {
+                        self.frames_analysed - last >= MIN_FRAMES_BETWEEN_FINE_PASSES
+                    });
                 if self.config.find_small_faces
+                    && fine_allowed
                     && round == (Round::Full { small_faces: true })
                     && detection.detector == DetectorKind::Hog
                     && suggests_smaller_faces(
@@ -620,6 +636,7 @@ impl Analyzer {
                         shot_start,
                     )
                 {
+                    self.last_fine_pass = Some(self.frames_analysed);
                     self.add_small_faces(frame, &detection, &mut found)?;
                 }
                 self.pending_weak = found.pending_weak;
