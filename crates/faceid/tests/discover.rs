@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use faceid_core::geometry::FaceBox;
+use gst::prelude::*;
 
 /// `faceid discover CLIP -o DIR [ARGS]`, asserting success; its standard output.
 fn discover(clip: &Path, dir: &Path, args: &[&str]) -> String {
@@ -328,4 +329,26 @@ fn a_file_that_is_no_video_is_a_clear_error_and_writes_nothing() {
     assert!(!out.status.success());
     assert!(stderr.contains("notes.mp4"), "{stderr}");
     assert!(!dir.path().join("people/index.jsonl").exists());
+
+    // Sound only: no video stream, and the message says so.
+    init();
+    let wav = dir.path().join("tone.wav");
+    let pipeline = gst::parse::launch(&format!(
+        "audiotestsrc num-buffers=20 ! wavenc ! filesink location=\"{}\"",
+        wav.display()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    assert!(run(&pipeline).error.is_none());
+    let out = faceid_command()
+        .arg("discover")
+        .arg(&wav)
+        .arg("-o")
+        .arg(dir.path().join("people"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("has no video stream"), "{stderr}");
 }

@@ -192,15 +192,17 @@ fn collect(args: &DiscoverArgs, analyzer: &mut Analyzer) -> Result<(Collector, u
         let mut collector = Collector::new();
         let mut index = 0u64;
         loop {
+            let no_video =
+                no_more_pads.load(Ordering::SeqCst) && !video_linked.load(Ordering::SeqCst);
             if let Some(e) = bus_error(&bus, gst::ClockTime::ZERO) {
+                // A file with streams but no video (audio only) fails as "not linked" first.
+                if no_video {
+                    return Err(no_video_stream(&args.input));
+                }
                 return Err(format!("cannot decode {}: {e}", args.input.display()));
             }
-            if no_more_pads.load(Ordering::SeqCst) && !video_linked.load(Ordering::SeqCst) {
-                return Err(format!(
-                    "{} has no video stream GStreamer can decode (is it a video file? \
-                     gst-discoverer-1.0 tells what is in it)",
-                    args.input.display()
-                ));
+            if no_video {
+                return Err(no_video_stream(&args.input));
             }
             let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_mseconds(200)) else {
                 if sink.is_eos() {
@@ -230,6 +232,14 @@ fn collect(args: &DiscoverArgs, analyzer: &mut Analyzer) -> Result<(Collector, u
     })();
     let _ = pipeline.set_state(gst::State::Null);
     result
+}
+
+fn no_video_stream(input: &Path) -> String {
+    format!(
+        "{} has no video stream GStreamer can decode (is it a video file? gst-discoverer-1.0 \
+         tells what is in it)",
+        input.display()
+    )
 }
 
 fn analyse_sample(
