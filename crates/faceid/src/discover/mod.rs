@@ -52,10 +52,18 @@ pub struct DiscoverArgs {
     weights: WeightsArgs,
 }
 
-/// How the analyzer looks at the video: faceidoverlay's defaults, synchronous.
-fn analyzer_config() -> AnalyzerConfig {
+/// How the analyzer looks at the video: faceidoverlay's defaults, synchronous. Without a
+/// model, weak detections are off: they are kept only when recognised as a known person, so
+/// with nobody known they would be encoded for nothing.
+fn analyzer_config(with_model: bool) -> AnalyzerConfig {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let defaults = AnalyzerConfig::default();
     AnalyzerConfig {
+        weak_detection_score: if with_model {
+            defaults.weak_detection_score
+        } else {
+            0.0
+        },
         detection: DetectionConfig {
             detection_width: VIDEO_DETECTION_WIDTH,
             threads,
@@ -63,7 +71,7 @@ fn analyzer_config() -> AnalyzerConfig {
         },
         threads,
         latency_budget_ms: 0,
-        ..AnalyzerConfig::default()
+        ..defaults
     }
 }
 
@@ -106,7 +114,7 @@ pub fn run(args: &DiscoverArgs) -> Result<(), String> {
     let mut analyzer = Analyzer::new(
         Box::new(DlibBackend::new(weights.clone())),
         Classifier::new(&model),
-        analyzer_config(),
+        analyzer_config(args.model.is_some()),
     );
     let started = Instant::now();
     let (collector, frames) = collect(args, &mut analyzer)?;
