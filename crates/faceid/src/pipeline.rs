@@ -93,6 +93,18 @@ pub fn run_to_eos(
     Ok(())
 }
 
+/// An appsink for BGRx frames, taking them as fast as they come (no clock).
+pub fn bgrx_sink(max_buffers: u32) -> gst_app::AppSink {
+    let caps = gst_video::VideoCapsBuilder::new()
+        .format(gst_video::VideoFormat::Bgrx)
+        .build();
+    gst_app::AppSink::builder()
+        .caps(&caps)
+        .sync(false)
+        .max_buffers(max_buffers)
+        .build()
+}
+
 /// Whether `path` starts like a JPEG file (FF D8 FF).
 fn is_jpeg(path: &Path) -> bool {
     let mut magic = [0u8; 3];
@@ -118,14 +130,7 @@ pub fn decode_image(path: &Path) -> Result<gst::Sample, String> {
         .build()
         .map_err(|e| format!("videoflip: {e}"))?;
     let convert_out = make("videoconvert")?;
-    let sink = gst_app::AppSink::builder()
-        .caps(
-            &gst_video::VideoCapsBuilder::new()
-                .format(gst_video::VideoFormat::Bgrx)
-                .build(),
-        )
-        .sync(false)
-        .build();
+    let sink = bgrx_sink(0);
     pipeline
         .add_many([
             &src,

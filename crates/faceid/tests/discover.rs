@@ -12,23 +12,16 @@ use common::*;
 use faceid_core::geometry::FaceBox;
 use gst::prelude::*;
 
+/// `faceid discover CLIP -o DIR`, with more arguments.
+fn discover_command(clip: &Path, dir: &Path) -> std::process::Command {
+    let mut command = faceid_command();
+    command.arg("discover").arg(clip).arg("-o").arg(dir);
+    command
+}
+
 /// `faceid discover CLIP -o DIR [ARGS]`, asserting success; its standard output.
 fn discover(clip: &Path, dir: &Path, args: &[&str]) -> String {
-    let out = faceid_command()
-        .arg("discover")
-        .arg(clip)
-        .arg("-o")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    faceid_succeeds(discover_command(clip, dir).args(args))
 }
 
 /// One line of `index.jsonl`.
@@ -45,16 +38,11 @@ fn index(dir: &Path) -> Vec<Crop> {
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let b: Vec<i32> = v["box"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_i64().unwrap() as i32)
-                .collect();
+            let [x, y, w, h] = json_box(&v["box"]);
             Crop {
                 file: v["file"].as_str().unwrap().to_string(),
                 frame: v["frame"].as_u64().unwrap() as usize,
-                face: FaceBox::new(b[0], b[1], b[2], b[3]),
+                face: FaceBox::new(x, y, w, h),
                 person: v["person"].as_str().unwrap().to_string(),
             }
         })
@@ -64,6 +52,7 @@ fn index(dir: &Path) -> Vec<Crop> {
 /// Who each folder's crops are, by the ground truth (the face of the crop's frame its box
 /// overlaps; "(no face)" for none): folder -> person -> crops.
 fn who_is_where(dir: &Path, gt: &Path) -> BTreeMap<String, HashMap<String, usize>> {
+    let truth = ground_truth_frames(gt);
     let mut folders: BTreeMap<String, HashMap<String, usize>> = BTreeMap::new();
     for crop in index(dir) {
         assert!(dir.join(&crop.file).is_file(), "{} is written", crop.file);
@@ -72,12 +61,12 @@ fn who_is_where(dir: &Path, gt: &Path) -> BTreeMap<String, HashMap<String, usize
             "{}",
             crop.file
         );
-        let who = ground_truth(gt, crop.frame)
-            .into_iter()
-            .map(|(label, _, [x, y, w, h])| (label, FaceBox::new(x, y, w, h).iou(&crop.face)))
+        let who = truth[crop.frame]
+            .iter()
+            .map(|(label, _, [x, y, w, h])| (label, FaceBox::new(*x, *y, *w, *h).iou(&crop.face)))
             .filter(|(_, overlap)| *overlap >= 0.3)
             .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map_or_else(|| "(no face)".to_string(), |(label, _)| label);
+            .map_or_else(|| "(no face)".to_string(), |(label, _)| label.clone());
         *folders
             .entry(crop.person)
             .or_default()
@@ -135,17 +124,15 @@ fn name_as_a_user(
 
 /// `faceid eval` of `model` on a clip with ground truth: the score line.
 fn clip_scores(model: &Path, clip: &Path, gt: &Path) -> serde_json::Value {
-    let out = faceid_command()
-        .arg("eval")
-        .arg("-m")
-        .arg(model)
-        .arg("--ground-truth")
-        .arg(gt)
-        .arg(clip)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{stdout}");
+    let stdout = faceid_succeeds(
+        faceid_command()
+            .arg("eval")
+            .arg("-m")
+            .arg(model)
+            .arg("--ground-truth")
+            .arg(gt)
+            .arg(clip),
+    );
     let line = stdout.lines().find(|l| l.starts_with('{')).unwrap();
     serde_json::from_str(line).unwrap()
 }
@@ -298,15 +285,13 @@ fn train_skips_folders_nobody_has_named_yet_and_says_so() {
     // Only unnamed folders: nothing to train, and the message says what to do.
     let only = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(only.path().join("person-01")).unwrap();
-    let out = faceid_command()
-        .arg("train")
-        .arg(only.path())
-        .arg("-o")
-        .arg(only.path().join("m.faceid"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let stderr = faceid_fails(
+        faceid_command()
+            .arg("train")
+            .arg(only.path())
+            .arg("-o")
+            .arg(only.path().join("m.faceid")),
+    );
     assert!(
         stderr.contains("rename each to the person's name"),
         "{stderr}"
@@ -318,15 +303,7 @@ fn a_file_that_is_no_video_is_a_clear_error_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("notes.mp4");
     std::fs::write(&bad, b"not a video at all").unwrap();
-    let out = faceid_command()
-        .arg("discover")
-        .arg(&bad)
-        .arg("-o")
-        .arg(dir.path().join("people"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let stderr = faceid_fails(&mut discover_command(&bad, &dir.path().join("people")));
     assert!(stderr.contains("notes.mp4"), "{stderr}");
     assert!(!dir.path().join("people/index.jsonl").exists());
 
@@ -341,14 +318,6 @@ fn a_file_that_is_no_video_is_a_clear_error_and_writes_nothing() {
     .downcast::<gst::Pipeline>()
     .unwrap();
     assert!(run(&pipeline).error.is_none());
-    let out = faceid_command()
-        .arg("discover")
-        .arg(&wav)
-        .arg("-o")
-        .arg(dir.path().join("people"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let stderr = faceid_fails(&mut discover_command(&wav, &dir.path().join("people")));
     assert!(stderr.contains("has no video stream"), "{stderr}");
 }

@@ -16,6 +16,7 @@ fn small_face_figures(detections: &Path, gt: &Path) -> (usize, usize, usize) {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    let truth = ground_truth_frames(gt);
     let (mut faces, mut found, mut wrong) = (0, 0, 0);
     for (frame, line) in detections.iter().enumerate() {
         let boxes: Vec<(FaceBox, Option<String>)> = line["faces"]
@@ -23,25 +24,20 @@ fn small_face_figures(detections: &Path, gt: &Path) -> (usize, usize, usize) {
             .unwrap()
             .iter()
             .map(|f| {
-                let b: Vec<i32> = f["box"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_i64().unwrap() as i32)
-                    .collect();
+                let [x, y, w, h] = json_box(&f["box"]);
                 let label = f["label"].as_str().map(str::to_string);
-                (FaceBox::new(b[0], b[1], b[2], b[3]), label)
+                (FaceBox::new(x, y, w, h), label)
             })
             .collect();
-        for (label, _, [x, y, w, h]) in ground_truth(gt, frame) {
-            if h >= 40 {
+        for (label, _, [x, y, w, h]) in &truth[frame] {
+            if *h >= 40 {
                 continue;
             }
             faces += 1;
-            let truth = FaceBox::new(x, y, w, h);
+            let truth = FaceBox::new(*x, *y, *w, *h);
             if let Some((_, given)) = boxes.iter().find(|(b, _)| b.iou(&truth) >= 0.3) {
                 found += 1;
-                wrong += usize::from(given.as_ref().is_some_and(|g| *g != label));
+                wrong += usize::from(given.as_ref().is_some_and(|g| g != label));
             }
         }
     }
@@ -61,12 +57,7 @@ fn annotate(model: &Path, clip: &Path, detections: &Path, settings: &[&str]) {
     for s in settings {
         command.arg("--set").arg(s);
     }
-    let out = command.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    faceid_succeeds(&mut command);
 }
 
 #[test]

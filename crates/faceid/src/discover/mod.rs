@@ -23,7 +23,7 @@ use gst::prelude::*;
 
 use crate::WeightsArgs;
 use crate::annotate::graph;
-use crate::pipeline::{bus_error, make};
+use crate::pipeline::{bgrx_sink, bus_error, make};
 use crate::progress::Progress;
 
 #[derive(clap::Args)]
@@ -151,15 +151,7 @@ fn collect(args: &DiscoverArgs, analyzer: &mut Analyzer) -> Result<(Collector, u
         .map_err(|e| e.to_string())?;
     let decode = make("decodebin")?;
     let convert = make("videoconvert")?;
-    let sink = gst_app::AppSink::builder()
-        .caps(
-            &gst_video::VideoCapsBuilder::new()
-                .format(gst_video::VideoFormat::Bgrx)
-                .build(),
-        )
-        .sync(false)
-        .max_buffers(4)
-        .build();
+    let sink = bgrx_sink(4);
     pipeline
         .add_many([&src, &decode, &convert, sink.upcast_ref()])
         .map_err(|e| e.to_string())?;

@@ -100,32 +100,52 @@ pub fn clip_ground_truth(frame: usize) -> Vec<(String, u64, [i32; 4])> {
     ground_truth(&samples().join("clips/bbt_mv_720p.gt.jsonl"), frame)
 }
 
-/// The ground-truth face boxes of one frame in a `.gt.jsonl` file: (label, track, [x, y, w, h]).
-pub fn ground_truth(path: &Path, frame: usize) -> Vec<(String, u64, [i32; 4])> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let line = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|v| v["frame"].as_u64() == Some(frame as u64))
-        .unwrap_or_else(|| panic!("frame {frame} in the ground truth"));
-    line["faces"]
+/// A `[x, y, w, h]` JSON array (the `box` of ground truth, detections and `index.jsonl`).
+pub fn json_box(v: &serde_json::Value) -> [i32; 4] {
+    let b: Vec<i32> = v
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| {
-            let b: Vec<i32> = f["box"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_i64().unwrap() as i32)
-                .collect();
-            (
-                f["label"].as_str().unwrap().to_string(),
-                f["track"].as_u64().unwrap(),
-                [b[0], b[1], b[2], b[3]],
-            )
-        })
-        .collect()
+        .map(|x| x.as_i64().unwrap() as i32)
+        .collect();
+    [b[0], b[1], b[2], b[3]]
+}
+
+/// One face of a `.gt.jsonl` line: (label, track, [x, y, w, h]).
+pub type TruthFace = (String, u64, [i32; 4]);
+
+/// Every frame's ground-truth faces in a `.gt.jsonl` file, indexed by frame number (read and
+/// parsed once, for tests that look at many frames).
+pub fn ground_truth_frames(path: &Path) -> Vec<Vec<TruthFace>> {
+    let mut frames: Vec<Vec<TruthFace>> = Vec::new();
+    for line in std::fs::read_to_string(path).unwrap().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let frame = v["frame"].as_u64().unwrap() as usize;
+        if frames.len() <= frame {
+            frames.resize(frame + 1, Vec::new());
+        }
+        frames[frame] = v["faces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["label"].as_str().unwrap().to_string(),
+                    f["track"].as_u64().unwrap(),
+                    json_box(&f["box"]),
+                )
+            })
+            .collect();
+    }
+    frames
+}
+
+/// The ground-truth face boxes of one frame in a `.gt.jsonl` file: (label, track, [x, y, w, h]).
+pub fn ground_truth(path: &Path, frame: usize) -> Vec<TruthFace> {
+    ground_truth_frames(path)
+        .into_iter()
+        .nth(frame)
+        .unwrap_or_else(|| panic!("frame {frame} in the ground truth"))
 }
 
 /// A BGRx sample's pixels (mapped by the caller) as a frame for the face pipeline.
@@ -313,15 +333,9 @@ pub fn faceid_command() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_faceid"))
 }
 
-/// `faceid train DIR -o MODEL`, asserting success; its standard output.
-pub fn train_folder(dir: &Path, model: &Path) -> String {
-    let out = faceid_command()
-        .arg("train")
-        .arg(dir)
-        .arg("-o")
-        .arg(model)
-        .output()
-        .unwrap();
+/// Runs a `faceid` command, asserting success; its standard output.
+pub fn faceid_succeeds(command: &mut std::process::Command) -> String {
+    let out = command.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -329,4 +343,16 @@ pub fn train_folder(dir: &Path, model: &Path) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     stdout
+}
+
+/// Runs a `faceid` command, asserting failure; its standard error.
+pub fn faceid_fails(command: &mut std::process::Command) -> String {
+    let out = command.output().unwrap();
+    assert!(!out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `faceid train DIR -o MODEL`, asserting success; its standard output.
+pub fn train_folder(dir: &Path, model: &Path) -> String {
+    faceid_succeeds(faceid_command().arg("train").arg(dir).arg("-o").arg(model))
 }
