@@ -43,9 +43,10 @@ fn members_are_named_with_almost_no_wrong_name_from_15_photos_each() {
     let model = dir.path().join("bts15.faceid");
     train_folder(&kpop("bts15_mv_720p-train"), &model);
     let (s, out) = clip_scores(&model, "bts15_mv_720p");
-    // Before the look-alike work: named_ok 0.800, wrong_name 0.113 (issue 11). The issue's
-    // target of 0.95 is not reached: see ARCHITECTURE.md, "Look-alikes".
-    assert!(figure(&s, "named_ok") >= 0.80, "{out}");
+    // Before the look-alike work: named_ok 0.800, wrong_name 0.113 (issue 11); before the hub
+    // offsets 0.840, now 0.887. The issue's target of 0.95 is not reached: see ARCHITECTURE.md,
+    // "Honest uncertainty: a margin".
+    assert!(figure(&s, "named_ok") >= 0.86, "{out}");
     assert!(figure(&s, "wrong_name") <= 0.02, "{out}");
     assert!(figure(&s, "flicker_per_100") <= 0.5, "{out}");
     assert!(out.contains("true \\ given"), "a confusion table: {out}");
@@ -57,11 +58,15 @@ fn with_5_photos_a_member_more_faces_are_named_than_before() {
     let model = dir.path().join("bts.faceid");
     train_folder(&kpop("bts_mv_720p-train"), &model);
     let (s, out) = clip_scores(&model, "bts_mv_720p");
-    // Before: named_ok 0.485, wrong_name 0.050. Now more are named, but two of suga's shots
-    // (of 22) take jhope's name: the mix-up the table shows.
-    assert!(figure(&s, "named_ok") >= 0.55, "{out}");
-    assert!(figure(&s, "wrong_name") <= 0.10, "{out}");
-    assert!(out.contains("mixed up"), "{out}");
+    // Before: named_ok 0.485, wrong_name 0.050. Before the hub offsets 0.591 with 0.078
+    // wrong (two of suga's shots took jhope's name: jhope's mean lies amid the group's); now
+    // 0.557 with none wrong: suga stays unknown.
+    assert!(figure(&s, "named_ok") >= 0.53, "{out}");
+    assert!(figure(&s, "wrong_name") <= 0.02, "{out}");
+    assert!(
+        out.contains("nobody was given another person's name"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -101,7 +106,7 @@ fn a_messy_download_folder_trains_to_the_names_of_the_clean_one() {
     let (clean, _) = clip_scores(&clean_model, "bts15_mv_720p");
     let (dirty, out) = clip_scores(&messy_model, "bts15_mv_720p");
     assert!(
-        figure(&dirty, "named_ok") >= figure(&clean, "named_ok") - 0.05,
+        figure(&dirty, "named_ok") >= figure(&clean, "named_ok") - 0.02,
         "clean {clean}, messy {out}"
     );
     assert!(figure(&dirty, "wrong_name") <= 0.02, "{out}");

@@ -70,6 +70,9 @@ pub struct Classifier {
     per_label: Vec<Array2<f32>>,
     /// Per label: the motion-blurred copies' encodings.
     per_label_blurred: Vec<Array2<f32>>,
+    /// Per label: how much nearer than usual the other people's photos lie to this mean, in
+    /// whitened distance (see [`hub_offsets`]); added to every distance to it.
+    hub_offsets: Vec<f32>,
     unknown_distance: f32,
     blur_penalty: f32,
     margin: f32,
@@ -121,7 +124,7 @@ impl Classifier {
                 .collect()
         };
         let whitening = fit_whitening(&model.samples, model.labels.len(), model.shrinkage);
-        let centroids = (0..model.labels.len())
+        let centroids: Vec<Encoding> = (0..model.labels.len())
             .map(|label| {
                 let white: Vec<Encoding> = model
                     .samples
@@ -133,9 +136,11 @@ impl Classifier {
                 crate::training::group_photo::mean(&refs).unwrap_or([f32::INFINITY; ENCODING_DIM])
             })
             .collect();
+        let hub_offsets = hub_offsets(model, &whitening, &centroids);
         Classifier {
             labels: model.labels.clone(),
             whitening,
+            hub_offsets,
             centroids,
             per_label: matrices(&|s| Some(&s.encoding)),
             per_label_blurred: matrices(&|s| s.motion_blurred.as_ref()),
@@ -175,8 +180,9 @@ impl Classifier {
         let w = self.whitening.apply(encoding);
         self.centroids
             .iter()
-            .map(|c| {
-                let d = crate::encoding::distance(&w, c);
+            .zip(&self.hub_offsets)
+            .map(|(c, offset)| {
+                let d = crate::encoding::distance(&w, c) + offset;
                 if d.is_nan() { f32::INFINITY } else { d }
             })
             .collect()
@@ -239,6 +245,42 @@ impl Classifier {
         let blurred = nearest_in(self.per_label_blurred.get(label), encoding) + self.blur_penalty;
         (sharp, blurred)
     }
+}
+
+/// Per label: the mean whitened distance of everyone else's sharp photos to this label's mean,
+/// minus that figure averaged over the labels, negated. A mean that lies near the middle of
+/// the group (a "hub") is near every face and so wins look-alikes' faces; the offset puts
+/// every person's mean at the same typical distance from the others' faces. Zero with fewer
+/// than three people (two people are each other's only others: the offsets cancel).
+fn hub_offsets(model: &Model, whitening: &Whitening, centroids: &[Encoding]) -> Vec<f32> {
+    let labels = centroids.len();
+    let white: Vec<(usize, Encoding)> = model
+        .samples
+        .iter()
+        .map(|s| (s.label, whitening.apply(&s.encoding)))
+        .collect();
+    let impostor_mean: Vec<Option<f32>> = centroids
+        .iter()
+        .enumerate()
+        .map(|(label, c)| {
+            let d: Vec<f32> = white
+                .iter()
+                .filter(|(l, _)| *l != label)
+                .map(|(_, e)| crate::encoding::distance(e, c))
+                .filter(|d| d.is_finite())
+                .collect();
+            (!d.is_empty()).then(|| d.iter().sum::<f32>() / d.len() as f32)
+        })
+        .collect();
+    let known: Vec<f32> = impostor_mean.iter().flatten().copied().collect();
+    if labels < 3 || known.len() < 3 {
+        return vec![0.0; labels];
+    }
+    let overall = known.iter().sum::<f32>() / known.len() as f32;
+    impostor_mean
+        .iter()
+        .map(|m| m.map_or(0.0, |m| overall - m))
+        .collect()
 }
 
 /// Distance from `encoding` to the nearest row of `points` (linfa-nn linear search; models hold

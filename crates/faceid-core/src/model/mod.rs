@@ -506,6 +506,60 @@ mod tests {
     }
 
     #[test]
+    fn a_person_in_the_middle_of_the_group_does_not_win_the_faces_between() {
+        // Four people around a fifth, "hub" (the origin): every other person's photos are 0.3
+        // from the hub's and 0.42-0.6 from each other's, as with a member who looks like the
+        // average of the group. A face 0.14 along amy's way from the hub is nearer the hub
+        // (0.14 against 0.16), but the hub is near everyone's faces: it is amy's.
+        let centre = |axis: usize, sign: f32| {
+            let mut e = [0.0f32; ENCODING_DIM];
+            if axis < ENCODING_DIM {
+                e[axis] = 0.3 * sign;
+            }
+            e
+        };
+        let centres = [
+            centre(0, 1.0),
+            centre(0, -1.0),
+            centre(1, 1.0),
+            centre(1, -1.0),
+            centre(ENCODING_DIM, 0.0),
+        ];
+        let mut samples = Vec::new();
+        for (label, c) in centres.iter().enumerate() {
+            for k in 0..4 {
+                let mut e = *c;
+                e[10 + 2 * label + k % 2] += if k < 2 { 0.02 } else { -0.02 };
+                samples.push(Sample {
+                    label,
+                    encoding: e,
+                    source: format!("{label}-{k}.jpg"),
+                    motion_blurred: None,
+                });
+            }
+        }
+        let model = Model {
+            labels: ["amy", "bo", "cy", "di", "hub"].map(String::from).to_vec(),
+            samples,
+            left_out: Vec::new(),
+            encoder: encoder(),
+            unknown_distance: 0.6,
+            blur_penalty: 0.0,
+            shrinkage: 1.0,
+            margin: 0.0,
+        };
+        let classifier = Classifier::new(&model);
+        let mut face = [0.0f32; ENCODING_DIM];
+        face[0] = 0.14;
+        let p = classifier.classify(&face);
+        assert_eq!(p.label(), Some(0), "{p:?}");
+        // The hub's own faces stay the hub's.
+        let mut own = [0.0f32; ENCODING_DIM];
+        own[0] = 0.05;
+        assert_eq!(classifier.classify(&own).label(), Some(4));
+    }
+
+    #[test]
     fn round_trips_through_bytes_and_disk() {
         let model = toy_model();
         let back = Model::from_bytes(&model.to_bytes()).unwrap();
