@@ -124,19 +124,22 @@ impl Classifier {
                 .collect()
         };
         let whitening = fit_whitening(&model.samples, model.labels.len(), model.shrinkage);
+        let white: Vec<(usize, Encoding)> = model
+            .samples
+            .iter()
+            .map(|s| (s.label, whitening.apply(&s.encoding)))
+            .collect();
         let centroids: Vec<Encoding> = (0..model.labels.len())
             .map(|label| {
-                let white: Vec<Encoding> = model
-                    .samples
+                let refs: Vec<&Encoding> = white
                     .iter()
-                    .filter(|s| s.label == label)
-                    .map(|s| whitening.apply(&s.encoding))
+                    .filter(|(l, _)| *l == label)
+                    .map(|(_, e)| e)
                     .collect();
-                let refs: Vec<&Encoding> = white.iter().collect();
                 crate::training::group_photo::mean(&refs).unwrap_or([f32::INFINITY; ENCODING_DIM])
             })
             .collect();
-        let hub_offsets = hub_offsets(model, &whitening, &centroids);
+        let hub_offsets = hub_offsets(&white, &centroids);
         Classifier {
             labels: model.labels.clone(),
             whitening,
@@ -247,18 +250,14 @@ impl Classifier {
     }
 }
 
-/// Per label: the mean whitened distance of everyone else's sharp photos to this label's mean,
-/// minus that figure averaged over the labels, negated. A mean that lies near the middle of
-/// the group (a "hub") is near every face and so wins look-alikes' faces; the offset puts
-/// every person's mean at the same typical distance from the others' faces. Zero with fewer
-/// than three people (two people are each other's only others: the offsets cancel).
-fn hub_offsets(model: &Model, whitening: &Whitening, centroids: &[Encoding]) -> Vec<f32> {
+/// Per label: the average over labels of "the mean whitened distance of everyone else's sharp
+/// photos to this label's mean", minus that figure for this label. A mean that lies near the
+/// middle of the group (a "hub") is near every face and so wins look-alikes' faces; the offset
+/// puts every person's mean at the same typical distance from the others' faces. `white`: each
+/// sharp photo's label and whitened encoding. Zero with fewer than three people (two people
+/// are each other's only others: the offsets cancel).
+fn hub_offsets(white: &[(usize, Encoding)], centroids: &[Encoding]) -> Vec<f32> {
     let labels = centroids.len();
-    let white: Vec<(usize, Encoding)> = model
-        .samples
-        .iter()
-        .map(|s| (s.label, whitening.apply(&s.encoding)))
-        .collect();
     let impostor_mean: Vec<Option<f32>> = centroids
         .iter()
         .enumerate()
