@@ -44,9 +44,9 @@ fn members_are_named_with_almost_no_wrong_name_from_15_photos_each() {
     train_folder(&kpop("bts15_mv_720p-train"), &model);
     let (s, out) = clip_scores(&model, "bts15_mv_720p");
     // Before the look-alike work: named_ok 0.800, wrong_name 0.113 (issue 11); before the hub
-    // offsets 0.840, now 0.887. The issue's target of 0.95 is not reached: see ARCHITECTURE.md,
-    // "Honest uncertainty: a margin".
-    assert!(figure(&s, "named_ok") >= 0.86, "{out}");
+    // offsets 0.840, before a track's margin shrank with its encodings 0.887, now 0.984: the
+    // issue's target.
+    assert!(figure(&s, "named_ok") >= 0.95, "{out}");
     assert!(figure(&s, "wrong_name") <= 0.02, "{out}");
     assert!(figure(&s, "flicker_per_100") <= 0.5, "{out}");
     assert!(out.contains("true \\ given"), "a confusion table: {out}");
@@ -60,8 +60,9 @@ fn with_5_photos_a_member_more_faces_are_named_than_before() {
     let (s, out) = clip_scores(&model, "bts_mv_720p");
     // Before: named_ok 0.485, wrong_name 0.050. Before the hub offsets 0.591 with 0.078
     // wrong (two of suga's shots took jhope's name: jhope's mean lies amid the group's); now
-    // 0.557 with none wrong: suga stays unknown.
-    assert!(figure(&s, "named_ok") >= 0.53, "{out}");
+    // 0.557 with none wrong: suga stays unknown; with a track's margin shrinking with its
+    // encodings 0.606, none wrong. The issue's 0.70 is not reached (ARCHITECTURE.md).
+    assert!(figure(&s, "named_ok") >= 0.58, "{out}");
     assert!(figure(&s, "wrong_name") <= 0.02, "{out}");
     assert!(
         out.contains("nobody was given another person's name"),
@@ -152,7 +153,7 @@ fn the_faces_of_a_frame_are_never_given_one_name_twice() {
             .iter()
             .map(|e| name(&classifier.classify(e)))
             .collect();
-        let joint: Vec<Option<String>> = name_jointly(&classifier, &encodings)
+        let joint: Vec<Option<String>> = name_jointly(&classifier, &encodings, &[])
             .iter()
             .map(name)
             .collect();

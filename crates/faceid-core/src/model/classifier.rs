@@ -178,6 +178,16 @@ impl Classifier {
         self.margin = margin;
     }
 
+    /// The margin a name needs when the face is the mean of `count` encodings of one track
+    /// ([`crate::video::identity::Evidence`]). The model's margin guards against the noise of
+    /// one encoding; a mean of `count` independent ones would carry `1/sqrt(count)` of it, but
+    /// a track's encodings are of neighbouring frames (same light, similar pose), so they are
+    /// counted as `sqrt(count)` independent ones: the margin is divided by `count^(1/4)`
+    /// (ARCHITECTURE.md has the measurements behind it).
+    pub fn margin_for_mean_of(&self, count: usize) -> f32 {
+        self.margin / (count.max(1) as f32).powf(0.25)
+    }
+
     /// Whitened distance from `encoding` to every person's mean, in label order.
     pub fn distances(&self, encoding: &Encoding) -> Vec<f32> {
         let w = self.whitening.apply(encoding);
@@ -193,18 +203,26 @@ impl Classifier {
 
     /// Classifies one encoding.
     pub fn classify(&self, encoding: &Encoding) -> Prediction {
-        self.decide(encoding, self.distances(encoding), None)
+        self.decide(encoding, self.distances(encoding), None, self.margin)
+    }
+
+    /// Classifies the mean of `count` encodings of one face (a track's recent ones), with
+    /// the margin of [`Classifier::margin_for_mean_of`].
+    pub fn classify_mean_of(&self, mean: &Encoding, count: usize) -> Prediction {
+        let margin = self.margin_for_mean_of(count);
+        self.decide(mean, self.distances(mean), None, margin)
     }
 
     /// The prediction for `encoding` given its whitened `distances` ([`Classifier::distances`]),
     /// with the people in `taken` (already given to other faces of the same frame: two faces
     /// of one frame are two people) out of the running: the nearest of the others is chosen,
-    /// and must be `margin` nearer than the next of the others.
+    /// and must be `required_margin` nearer than the next of the others.
     pub fn decide(
         &self,
         encoding: &Encoding,
         distances: Vec<f32>,
         taken: Option<&[bool]>,
+        required_margin: f32,
     ) -> Prediction {
         let is_taken = |i: usize| taken.is_some_and(|t| t.get(i).copied().unwrap_or(false));
         let mut order: Vec<usize> = (0..distances.len()).collect();
@@ -224,7 +242,7 @@ impl Classifier {
         Prediction {
             best,
             known: distance <= self.unknown_distance,
-            ambiguous: margin.is_nan() || margin < self.margin,
+            ambiguous: margin.is_nan() || margin < required_margin,
             like_motion_blur: blurred < sharp,
             confidence: scores.get(best).copied().unwrap_or(0.0),
             distance,

@@ -3,7 +3,9 @@
 //! - **A track is one person.** Its name is decided from the mean of its recent encodings
 //!   ([`Evidence`], the last [`EVIDENCE_WINDOW`]), not from the latest one alone: a blurred or
 //!   turned frame moves the mean a little instead of flipping the name. Only past frames are
-//!   used, so the output still needs no latency.
+//!   used, so the output still needs no latency. The mean of `n` encodings is less noisy than
+//!   one, so the margin its name needs over the runner-up is the model's divided by `n^(1/4)`
+//!   ([`crate::model::Classifier::margin_for_mean_of`]).
 //! - **Two faces of one frame are two people.** [`name_jointly`] names the frame's faces
 //!   together: the face whose best match is clearest (largest margin) takes its person first,
 //!   and a face whose best match is already taken is decided among the others, with the same
@@ -55,9 +57,20 @@ impl Evidence {
 }
 
 /// The predictions for the faces of one frame (their encodings, or tracks' mean encodings),
-/// in input order, no person given to two faces.
-pub fn name_jointly(classifier: &Classifier, faces: &[Encoding]) -> Vec<Prediction> {
-    let alone: Vec<Prediction> = faces.iter().map(|e| classifier.classify(e)).collect();
+/// in input order, no person given to two faces. `averaged[i]`: how many encodings `faces[i]`
+/// is the mean of (1 for a single face, the default when missing); the margin it needs is
+/// [`Classifier::margin_for_mean_of`] that many.
+pub fn name_jointly(
+    classifier: &Classifier,
+    faces: &[Encoding],
+    averaged: &[usize],
+) -> Vec<Prediction> {
+    let margin = |i: usize| classifier.margin_for_mean_of(averaged.get(i).copied().unwrap_or(1));
+    let alone: Vec<Prediction> = faces
+        .iter()
+        .enumerate()
+        .map(|(i, e)| classifier.decide(e, classifier.distances(e), None, margin(i)))
+        .collect();
     if faces.len() < 2 {
         return alone;
     }
@@ -71,7 +84,8 @@ pub fn name_jointly(classifier: &Classifier, faces: &[Encoding]) -> Vec<Predicti
     let mut taken = vec![false; classifier.labels().len()];
     let mut out: Vec<Option<Prediction>> = vec![None; faces.len()];
     for i in order {
-        let p = classifier.decide(&faces[i], alone[i].distances.clone(), Some(&taken));
+        let distances = alone[i].distances.clone();
+        let p = classifier.decide(&faces[i], distances, Some(&taken), margin(i));
         if let Some(label) = p.label()
             && let Some(t) = taken.get_mut(label)
         {
@@ -157,17 +171,17 @@ mod tests {
         let clear = at(0, 0.0);
         let leaning = at(0, 0.12);
         assert_eq!(c.classify(&leaning).label(), Some(0));
-        let both = name_jointly(&c, &[leaning, clear]);
+        let both = name_jointly(&c, &[leaning, clear], &[]);
         assert_eq!(both[1].label(), Some(0));
         assert_eq!(both[0].label(), Some(1));
         // A face about halfway is ambiguous alone; beside a clear jungkook it can only be jin.
         let halfway = at(0, 0.15);
         assert_eq!(c.classify(&halfway).label(), None);
-        let mixed = name_jointly(&c, &[halfway, at(0, 0.3)]);
+        let mixed = name_jointly(&c, &[halfway, at(0, 0.3)], &[]);
         assert_eq!(mixed[1].label(), Some(1));
         assert_eq!(mixed[0].label(), Some(0));
         // Two ambiguous faces: neither is named, neither blocks the other.
-        let unsure = name_jointly(&c, &[halfway, at(0, 0.151)]);
+        let unsure = name_jointly(&c, &[halfway, at(0, 0.151)], &[]);
         assert!(unsure.iter().all(|p| p.label().is_none()));
     }
 
@@ -175,9 +189,38 @@ mod tests {
     fn a_stranger_takes_no_name_from_a_member() {
         let c = look_alikes();
         let stranger = at(50, 0.9);
-        let faces = name_jointly(&c, &[stranger, at(0, 0.01)]);
+        let faces = name_jointly(&c, &[stranger, at(0, 0.01)], &[]);
         assert_eq!(faces[0].label(), None);
         assert_eq!(faces[1].label(), Some(0));
-        assert!(name_jointly(&c, &[]).is_empty());
+        assert!(name_jointly(&c, &[], &[]).is_empty());
+    }
+
+    #[test]
+    fn a_track_mean_needs_less_margin_than_one_face() {
+        let c = look_alikes();
+        // Along the axis between the two means the margin falls to 0 halfway (0.15); find
+        // the face where it is 0.6 of the model's: too little for one face, enough for the
+        // mean of 8 (which needs the model's / 8^(1/4) = 0.59 of it).
+        let want = 0.6 * c.margin();
+        assert!(c.margin_for_mean_of(8) < want && c.margin_for_mean_of(4) > want);
+        let (mut near, mut far) = (0.0f32, 0.15f32);
+        for _ in 0..40 {
+            let x = (near + far) / 2.0;
+            if c.classify(&at(0, x)).margin > want {
+                near = x;
+            } else {
+                far = x;
+            }
+        }
+        let face = at(0, near);
+        assert!((c.classify(&face).margin - want).abs() < 1e-3);
+        assert_eq!(c.classify(&face).label(), None);
+        assert_eq!(c.classify_mean_of(&face, 1).label(), None);
+        assert_eq!(c.classify_mean_of(&face, 4).label(), None);
+        assert_eq!(c.classify_mean_of(&face, 8).label(), Some(0));
+        assert_eq!(name_jointly(&c, &[face], &[1])[0].label(), None);
+        assert_eq!(name_jointly(&c, &[face], &[8])[0].label(), Some(0));
+        // Past halfway no number of encodings makes it jin.
+        assert_ne!(c.classify_mean_of(&at(0, 0.16), 1000).label(), Some(0));
     }
 }

@@ -366,7 +366,7 @@ impl Analyzer {
         let encodings = self
             .search()
             .encode_reusing(frame, &found.boxes, &found.encodings)?;
-        let predictions = identity::name_jointly(&self.classifier, &encodings);
+        let predictions = identity::name_jointly(&self.classifier, &encodings, &[]);
         Ok(found
             .boxes
             .iter()
@@ -535,7 +535,7 @@ impl Analyzer {
         let Some(mean) = evidence.mean() else {
             return;
         };
-        let p = self.classifier.classify(&mean);
+        let p = self.classifier.classify_mean_of(&mean, evidence.len());
         // "Unknown" is weaker evidence than a match: a stranger still wins the vote on
         // repeated unknowns, a member is not lost to one.
         let weight = if p.known { 1.0 } else { UNKNOWN_VOTE_WEIGHT };
@@ -702,23 +702,25 @@ impl Analyzer {
     /// The faces seen at the last detection that have been encoded, named together: two faces
     /// of one frame are two people.
     fn report(&self, frame: &FrameRef<'_>) -> Vec<FaceResult> {
-        let shown: Vec<(TrackId, FaceBox, Encoding)> = self
+        // Each shown track with its evidence's mean and how many encodings that averages.
+        let shown: Vec<(TrackId, FaceBox, Encoding, usize)> = self
             .tracker
             .tracks()
             .iter()
             .filter(|t| t.missed_detections() <= MAX_MISSES_SHOWN)
             .filter_map(|t| {
-                let mean = self.track_info.get(&t.id)?.evidence.mean()?;
+                let evidence = &self.track_info.get(&t.id)?.evidence;
                 let rect = t.face_box().clipped(frame.width(), frame.height())?;
-                Some((t.id, rect, mean))
+                Some((t.id, rect, evidence.mean()?, evidence.len()))
             })
             .collect();
-        let means: Vec<Encoding> = shown.iter().map(|(_, _, m)| *m).collect();
-        let predictions = identity::name_jointly(&self.classifier, &means);
+        let means: Vec<Encoding> = shown.iter().map(|s| s.2).collect();
+        let averaged: Vec<usize> = shown.iter().map(|s| s.3).collect();
+        let predictions = identity::name_jointly(&self.classifier, &means, &averaged);
         let mut results: Vec<FaceResult> = shown
             .iter()
             .zip(&predictions)
-            .map(|((id, rect, _), p)| self.result(*rect, p, Some(*id)))
+            .map(|((id, rect, _, _), p)| self.result(*rect, p, Some(*id)))
             .collect();
         results.sort_by_key(|r| (r.rect.x, r.rect.y));
         results
