@@ -20,6 +20,10 @@ use super::{Analyzer, RoundFaces};
 const QUICK_NICE: i32 = 5;
 const FINE_NICE: i32 = 12;
 
+/// How much a weak detection must overlap a face of an arrived search to be taken for it (see
+/// [`Analyzer::find_arrived_again`]).
+const MIN_WEAK_ARRIVED_OVERLAP: f32 = 0.5;
+
 /// The two worker threads.
 pub(super) struct Lanes {
     quick: Worker,
@@ -114,8 +118,11 @@ impl Analyzer {
     }
 
     /// The faces of an arrived full search, found again in this frame (they were detected a
-    /// few frames ago), added to `faces` where no followed face is already. Once `deadline`
-    /// has passed, the faces not yet looked for wait for the next frame.
+    /// few frames ago: [`Analyzer::find_arrived_again`]), added to `faces` where no followed
+    /// face is already (overlapping it by more than 0.3; a face found again only weakly, by
+    /// any overlap at all: a weak box touching a face is a chin or a neck more often than
+    /// another face). Once `deadline` has passed, the faces not yet looked for wait for the
+    /// next frame.
     pub(super) fn merge_arrived(
         &mut self,
         frame: &FrameRef<'_>,
@@ -129,12 +136,13 @@ impl Analyzer {
         let mut boxes = std::mem::take(&mut found.boxes).into_iter();
         for b in boxes.by_ref() {
             let now = if same_frame {
-                Some(b)
+                Some((b, false))
             } else {
-                self.find_near(frame, b)
+                self.find_arrived_again(frame, b)
             };
-            if let Some(now) = now {
-                let taken = |f: &FaceBox| f.iou(&now) > 0.3;
+            if let Some((now, weak)) = now {
+                let max_overlap = if weak { 0.0 } else { 0.3 };
+                let taken = |f: &FaceBox| f.iou(&now) > max_overlap;
                 if !faces.boxes.iter().any(taken) && !faces.unsearched.iter().any(taken) {
                     if let Some(e) = found.encodings.get(&b) {
                         faces.encodings.insert(now, *e);
@@ -151,6 +159,27 @@ impl Analyzer {
             self.arrived = Some((frame_number, found));
         }
         faces.boxes.sort_by_key(|b| (b.x, b.y));
+    }
+
+    /// Where a face of an arrived search is now: the local detection at dlib's cut overlapping
+    /// it most; failing that, a weak one (down to the weak-detection score) that still
+    /// overlaps it by more than half. The face was found and encoded a few frames ago, and a
+    /// face that is smeared or soft now (a pan, a turn) scores under the cut: the leonard of
+    /// the bbt clip's fast pan was never named live without this. A weak box that has moved
+    /// off the arrived one is left (on the bts clip one lay on a member's neck).
+    /// `true` with a weak one.
+    fn find_arrived_again(
+        &self,
+        frame: &FrameRef<'_>,
+        arrived: FaceBox,
+    ) -> Option<(FaceBox, bool)> {
+        if let Some(b) = self.find_near(frame, arrived) {
+            return Some((b, false));
+        }
+        let weak = self.config.weak_detection_score.min(0.0);
+        self.find_near_at(frame, arrived, weak)
+            .filter(|b| b.iou(&arrived) > MIN_WEAK_ARRIVED_OVERLAP)
+            .map(|b| (b, true))
     }
 
     /// Live mode: hands the quick lane this frame's full search (when there is one) and the

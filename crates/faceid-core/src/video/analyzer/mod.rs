@@ -430,9 +430,19 @@ impl Analyzer {
 
     /// Where the face is in `frame` near `around`: the local detection overlapping it most.
     fn find_near(&self, frame: &FrameRef<'_>, around: FaceBox) -> Option<FaceBox> {
+        self.find_near_at(frame, around, 0.0)
+    }
+
+    /// [`Analyzer::find_near`] at dlib's threshold moved by `adjust_threshold`.
+    fn find_near_at(
+        &self,
+        frame: &FrameRef<'_>,
+        around: FaceBox,
+        adjust_threshold: f64,
+    ) -> Option<FaceBox> {
         let around = around.clipped(frame.width(), frame.height())?;
         self.backend
-            .detect_near(frame, around, 0.0)
+            .detect_near(frame, around, adjust_threshold)
             .into_iter()
             .map(|(b, _)| b)
             .filter(|b| b.iou(&around) > 0.1)

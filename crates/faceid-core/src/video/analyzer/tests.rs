@@ -291,6 +291,70 @@ fn live_mode_never_waits_for_the_full_detection_and_runs_it_on_the_worker() {
     );
 }
 
+/// A face sharp on frame 0 (the worker's search) and smeared from frame 1 on, `dx` px right of
+/// where it was: under dlib's cut, above the weak-detection score.
+fn soft_after_the_search(n: u32, dx: i32) -> Vec<FakeFace> {
+    let mut f = face(20 + n as i32, AMY);
+    if n > 0 {
+        f.rect.x += dx;
+        f.score = -0.5;
+    }
+    vec![f]
+}
+
+#[test]
+fn live_mode_finds_a_searched_face_again_when_it_has_gone_soft_since() {
+    let backend = FakeBackend::new(|n| soft_after_the_search(n, 0));
+    backend.log().gate = Some(false);
+    let mut a = analyzer(&backend, 33);
+    for n in 0..4 {
+        assert!(run(&mut a, n, 90).unwrap().is_empty(), "frame {n}");
+    }
+    backend.open_gate();
+    a.wait_for_worker().unwrap();
+    let r = run(&mut a, 4, 90).unwrap();
+    assert_eq!(names(&r), vec![Some("amy".into())]);
+    assert_eq!(r[0].rect.x, 24);
+}
+
+#[test]
+fn live_mode_does_not_take_a_weak_box_beside_a_searched_face_for_it() {
+    // From frame 1 on the only detection is a weak one 25 px to the side (overlap 0.2).
+    let backend = FakeBackend::new(|n| soft_after_the_search(n, 25));
+    backend.log().gate = Some(false);
+    let mut a = analyzer(&backend, 33);
+    for n in 0..4 {
+        run(&mut a, n, 90).unwrap();
+    }
+    backend.open_gate();
+    a.wait_for_worker().unwrap();
+    assert!(run(&mut a, 4, 90).unwrap().is_empty());
+}
+
+#[test]
+fn live_mode_does_not_take_a_weak_box_touching_a_face_for_another_face() {
+    // Two boxes that touch (overlap 0.07): on frame 0 both are sharp; from frame 1 on the
+    // right one is found only weakly.
+    let backend = FakeBackend::new(|n| {
+        let mut right = face(55, RAJ);
+        if n > 0 {
+            right.score = -0.5;
+        }
+        vec![face(20, AMY), right]
+    });
+    backend.log().gate = Some(false);
+    let mut a = analyzer(&backend, 33);
+    for n in 0..4 {
+        run(&mut a, n, 90).unwrap();
+    }
+    backend.open_gate();
+    a.wait_for_worker().unwrap();
+    assert_eq!(
+        names(&run(&mut a, 4, 90).unwrap()),
+        vec![Some("amy".into())]
+    );
+}
+
 #[test]
 fn live_mode_encodes_new_faces_of_followed_shots_on_the_worker_too() {
     let backend = FakeBackend::new(|n| vec![face(20 + n as i32, RAJ)]);
