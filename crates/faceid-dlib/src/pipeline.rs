@@ -1,7 +1,7 @@
 //! Detection with dlib: HOG (scored, adjustable threshold, two strips on two cores, a working
 //! width) or the CNN, on a frame view; boxes in frame pixels.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use dlib_face_recognition::FaceDetectorTrait;
 use faceid_core::detection::{DetectionConfig, DetectorKind};
@@ -21,8 +21,9 @@ pub const MAX_DETECTION_PIXELS: usize = 4096 * 2304;
 /// not thread-safe; the weights are shared.
 pub struct FacePipeline {
     weights: Arc<Weights>,
-    /// HOG detectors, one per detection thread (dlib's scanner is not thread-safe).
-    hogs: [Mutex<HogDetector>; 2],
+    /// HOG detectors, one per detection thread (dlib's scanner is not thread-safe), made on
+    /// first use ([`FacePipeline::hog`]).
+    hogs: [OnceLock<Mutex<HogDetector>>; 2],
 }
 
 /// Score given to CNN detections, which carry no HOG score (see [`FacePipeline::detect_scored`]).
@@ -102,8 +103,17 @@ impl FacePipeline {
     pub fn new(weights: Arc<Weights>) -> Self {
         FacePipeline {
             weights,
-            hogs: [new_hog(), new_hog()],
+            hogs: [OnceLock::new(), OnceLock::new()],
         }
+    }
+
+    /// HOG detector `i` (0 or 1), made on first use. The first one a process makes takes about
+    /// 350 ms (see `hog_detector.cpp`; later ones are copies), so an element's `start` (which
+    /// makes a pipeline, on the host's thread: OBS's graphics thread froze for it) does not
+    /// make any: in the live mode the workers, on their own threads, make the first, and the
+    /// streaming thread's are copies made when it first follows a face.
+    fn hog(&self, i: usize) -> &Mutex<HogDetector> {
+        self.hogs[i.min(1)].get_or_init(new_hog)
     }
 
     /// The shared weights.
@@ -157,7 +167,7 @@ impl FacePipeline {
             .resize(out_w, out_h)
         };
         let back = crop.width() as f64 / out_w as f64;
-        lock(&self.hogs[0])
+        lock(self.hog(0))
             .detect(&matrix, adjust_threshold)
             .iter()
             .map(|d| {
@@ -233,14 +243,7 @@ impl FacePipeline {
                 x1: det_w,
                 factor,
             };
-            job.run(
-                &lock(&self.hogs[0]),
-                &rgb,
-                det_w,
-                det_h,
-                to_frame,
-                threshold,
-            )
+            job.run(&lock(self.hog(0)), &rgb, det_w, det_h, to_frame, threshold)
         };
         boxes.retain(|(b, _)| b.width > 0 && b.height > 0);
         boxes.sort_by_key(|(b, _)| (b.x, b.y));
@@ -283,13 +286,13 @@ impl FacePipeline {
         };
         let (mut boxes, more) = std::thread::scope(|scope| {
             let other = scope.spawn(|| {
-                let hog = lock(&self.hogs[1]);
+                let hog = lock(self.hog(1));
                 let mut b = right.run(&hog, rgb, det_w, det_h, to_frame, adjust_threshold);
                 b.extend(coarse.run(&hog, rgb, det_w, det_h, to_frame, adjust_threshold));
                 b
             });
             let mine = left.run(
-                &lock(&self.hogs[0]),
+                &lock(self.hog(0)),
                 rgb,
                 det_w,
                 det_h,
