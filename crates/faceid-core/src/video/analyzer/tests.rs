@@ -266,19 +266,24 @@ fn an_encoder_that_returns_too_few_encodings_fails_the_frame_instead_of_shifting
     assert_eq!(names(&r), vec![Some("raj".into()), Some("amy".into())]);
 }
 
-#[test]
-fn live_mode_never_waits_for_the_full_detection_and_runs_it_on_the_worker() {
-    let backend = FakeBackend::new(|n| vec![face(20 + 2 * n as i32, AMY)]);
+/// The live mode with the worker stuck in the detector for frames `0..held` (they still come
+/// back, without faces yet), then let go and waited for: the results of frame `held`.
+fn live_after_a_held_search(backend: &FakeBackend, held: u32) -> Vec<FaceResult> {
     backend.log().gate = Some(false);
-    let mut a = analyzer(&backend, 33);
-    // The worker is stuck in the detector: frames still come back, without faces yet.
-    for n in 0..6 {
+    let mut a = analyzer(backend, 33);
+    for n in 0..held {
         assert!(run(&mut a, n, 90).unwrap().is_empty(), "frame {n}");
     }
     backend.open_gate();
     a.wait_for_worker().unwrap();
+    run(&mut a, held, 90).unwrap()
+}
+
+#[test]
+fn live_mode_never_waits_for_the_full_detection_and_runs_it_on_the_worker() {
+    let backend = FakeBackend::new(|n| vec![face(20 + 2 * n as i32, AMY)]);
     // The face was detected on frame 0 at x=20; it is now at x=32 and is shown there, named.
-    let r = run(&mut a, 6, 90).unwrap();
+    let r = live_after_a_held_search(&backend, 6);
     assert_eq!(names(&r), vec![Some("amy".into())]);
     assert_eq!(r[0].rect.x, 32);
     let log = backend.log();
@@ -305,14 +310,7 @@ fn soft_after_the_search(n: u32, dx: i32) -> Vec<FakeFace> {
 #[test]
 fn live_mode_finds_a_searched_face_again_when_it_has_gone_soft_since() {
     let backend = FakeBackend::new(|n| soft_after_the_search(n, 0));
-    backend.log().gate = Some(false);
-    let mut a = analyzer(&backend, 33);
-    for n in 0..4 {
-        assert!(run(&mut a, n, 90).unwrap().is_empty(), "frame {n}");
-    }
-    backend.open_gate();
-    a.wait_for_worker().unwrap();
-    let r = run(&mut a, 4, 90).unwrap();
+    let r = live_after_a_held_search(&backend, 4);
     assert_eq!(names(&r), vec![Some("amy".into())]);
     assert_eq!(r[0].rect.x, 24);
 }
@@ -321,14 +319,7 @@ fn live_mode_finds_a_searched_face_again_when_it_has_gone_soft_since() {
 fn live_mode_does_not_take_a_weak_box_beside_a_searched_face_for_it() {
     // From frame 1 on the only detection is a weak one 25 px to the side (overlap 0.2).
     let backend = FakeBackend::new(|n| soft_after_the_search(n, 25));
-    backend.log().gate = Some(false);
-    let mut a = analyzer(&backend, 33);
-    for n in 0..4 {
-        run(&mut a, n, 90).unwrap();
-    }
-    backend.open_gate();
-    a.wait_for_worker().unwrap();
-    assert!(run(&mut a, 4, 90).unwrap().is_empty());
+    assert!(live_after_a_held_search(&backend, 4).is_empty());
 }
 
 #[test]
@@ -342,17 +333,8 @@ fn live_mode_does_not_take_a_weak_box_touching_a_face_for_another_face() {
         }
         vec![face(20, AMY), right]
     });
-    backend.log().gate = Some(false);
-    let mut a = analyzer(&backend, 33);
-    for n in 0..4 {
-        run(&mut a, n, 90).unwrap();
-    }
-    backend.open_gate();
-    a.wait_for_worker().unwrap();
-    assert_eq!(
-        names(&run(&mut a, 4, 90).unwrap()),
-        vec![Some("amy".into())]
-    );
+    let r = live_after_a_held_search(&backend, 4);
+    assert_eq!(names(&r), vec![Some("amy".into())]);
 }
 
 #[test]
