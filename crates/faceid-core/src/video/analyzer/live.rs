@@ -13,7 +13,7 @@ use crate::video::backend::BackendError;
 use crate::video::tracker::TrackId;
 use crate::video::worker::{self, Done, Job, Worker};
 
-use super::{Analyzer, RoundFaces};
+use super::{Analyzer, RoundFaces, overlapping_most};
 
 /// The worker threads' priorities (Linux nice values): below the streaming thread, the
 /// small-face search below the rest.
@@ -167,17 +167,24 @@ impl Analyzer {
     /// face that is smeared or soft now (a pan, a turn) scores under the cut: the leonard of
     /// the bbt clip's fast pan was never named live without this. A weak box that has moved
     /// off the arrived one is left (on the bts clip one lay on a member's neck).
-    /// `true` with a weak one.
+    /// `true` with a weak one. One local detection at the weak score serves both: dlib keeps
+    /// the windows at its cut whatever lower ones it also reports.
     fn find_arrived_again(
         &self,
         frame: &FrameRef<'_>,
         arrived: FaceBox,
     ) -> Option<(FaceBox, bool)> {
-        if let Some(b) = self.find_near(frame, arrived) {
+        let around = arrived.clipped(frame.width(), frame.height())?;
+        let weak_score = self.config.weak_detection_score.min(0.0);
+        let found = self.backend.detect_near(frame, around, weak_score);
+        let scoring = |strong: bool| {
+            let boxes = found.iter().filter(move |(_, s)| (*s >= 0.0) == strong);
+            overlapping_most(boxes.map(|(b, _)| *b), &around)
+        };
+        if let Some(b) = scoring(true) {
             return Some((b, false));
         }
-        let weak = self.config.weak_detection_score.min(0.0);
-        self.find_near_at(frame, arrived, weak)
+        scoring(false)
             .filter(|b| b.iou(&arrived) > MIN_WEAK_ARRIVED_OVERLAP)
             .map(|b| (b, true))
     }

@@ -430,23 +430,9 @@ impl Analyzer {
 
     /// Where the face is in `frame` near `around`: the local detection overlapping it most.
     fn find_near(&self, frame: &FrameRef<'_>, around: FaceBox) -> Option<FaceBox> {
-        self.find_near_at(frame, around, 0.0)
-    }
-
-    /// [`Analyzer::find_near`] at dlib's threshold moved by `adjust_threshold`.
-    fn find_near_at(
-        &self,
-        frame: &FrameRef<'_>,
-        around: FaceBox,
-        adjust_threshold: f64,
-    ) -> Option<FaceBox> {
         let around = around.clipped(frame.width(), frame.height())?;
-        self.backend
-            .detect_near(frame, around, adjust_threshold)
-            .into_iter()
-            .map(|(b, _)| b)
-            .filter(|b| b.iou(&around) > 0.1)
-            .max_by(|a, b| a.iou(&around).total_cmp(&b.iou(&around)))
+        let found = self.backend.detect_near(frame, around, 0.0);
+        overlapping_most(found.into_iter().map(|(b, _)| b), &around)
     }
 
     /// Local detection around each track's predicted box; at most one face per track,
@@ -735,6 +721,13 @@ impl Analyzer {
         results.sort_by_key(|r| (r.rect.x, r.rect.y));
         results
     }
+}
+
+/// Of `found`, the box overlapping `around` most, if any overlaps it by more than 0.1.
+fn overlapping_most(found: impl Iterator<Item = FaceBox>, around: &FaceBox) -> Option<FaceBox> {
+    found
+        .filter(|b| b.iou(around) > 0.1)
+        .max_by(|a, b| a.iou(around).total_cmp(&b.iou(around)))
 }
 
 mod live;
