@@ -13,6 +13,16 @@ use crate::geometry::FaceBox;
 /// One sample every this many pixels in each direction.
 pub const MOTION_CELL: usize = 4;
 
+/// [`MotionMap::follow`]: the farthest a face is looked for from one frame to the next, in
+/// cells (and at most half the face's size): 32 px, a fast pan at 720p.
+pub const MAX_FOLLOW_SHIFT: i32 = 8;
+/// [`MotionMap::follow`]: at most this many samples a side are compared, whatever the face's
+/// size (a big face is compared on every second or third cell).
+const FOLLOW_SAMPLES: i32 = 12;
+/// [`MotionMap::follow`]: what a shift of one cell costs, in grey levels of mean difference,
+/// so that noise on a still or flat face does not walk the box away.
+const FOLLOW_SHIFT_COST: f32 = 0.1;
+
 /// A grey copy of a frame, one sample per [`MOTION_CELL`]² pixels.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MotionMap {
@@ -68,6 +78,82 @@ impl MotionMap {
                 .sum::<u64>();
         }
         Some(sum as f32 / ((x1 - x0) * (y1 - y0)) as f32)
+    }
+
+    /// Where the picture inside `face` (frame pixels) has moved to in `next`, the following
+    /// frame: `face` shifted by the whole number of cells, at most half the face's size and
+    /// [`MAX_FOLLOW_SHIFT`] either way, whose picture differs least from it (mean absolute
+    /// grey difference, a small cost per cell shifted). `None` when the maps differ in size
+    /// or the face is mostly outside. Chained from frame to frame, this carries a face found
+    /// on an earlier frame (the live mode's worker) to where it is now.
+    pub fn follow(&self, next: &MotionMap, face: &FaceBox) -> Option<FaceBox> {
+        if (self.width, self.height) != (next.width, next.height) || face.width <= 0 {
+            return None;
+        }
+        let cell = MOTION_CELL as i32;
+        let (x0, y0) = (face.x.div_euclid(cell), face.y.div_euclid(cell));
+        let (cols, rows) = ((face.width / cell).max(1), (face.height / cell).max(1));
+        let (step_x, step_y) = (
+            (cols as u32).div_ceil(FOLLOW_SAMPLES as u32) as i32,
+            (rows as u32).div_ceil(FOLLOW_SAMPLES as u32) as i32,
+        );
+        let max_shift = (cols.min(rows) / 2).clamp(1, MAX_FOLLOW_SHIFT);
+        let (w, h) = (self.width as i32, self.height as i32);
+        let inside = |x: i32, y: i32| (0..w).contains(&x) && (0..h).contains(&y);
+        let at = |m: &MotionMap, x: i32, y: i32| m.grey[(y * w + x) as usize];
+        let samples: Vec<(i32, i32)> = (y0..y0 + rows)
+            .step_by(step_y as usize)
+            .flat_map(|y| {
+                (x0..x0 + cols)
+                    .step_by(step_x as usize)
+                    .map(move |x| (x, y))
+            })
+            .filter(|&(x, y)| inside(x, y))
+            .collect();
+        let all = ((rows as u32).div_ceil(step_y as u32) * (cols as u32).div_ceil(step_x as u32))
+            as usize;
+        if samples.len() * 2 < all {
+            return None;
+        }
+        let cost = |dx: i32, dy: i32| {
+            let (mut sum, mut n) = (0u32, 0u32);
+            for &(x, y) in &samples {
+                if inside(x + dx, y + dy) {
+                    sum += u32::from(at(self, x, y).abs_diff(at(next, x + dx, y + dy)));
+                    n += 1;
+                }
+            }
+            ((n as usize) * 2 >= samples.len())
+                .then(|| sum as f32 / n as f32 + FOLLOW_SHIFT_COST * (dx.abs() + dy.abs()) as f32)
+        };
+        // Every second shift, then the best one's neighbours: a quarter of the comparisons.
+        let mut best: Option<(f32, i32, i32)> = None;
+        let consider = |dx: i32, dy: i32, best: &mut Option<(f32, i32, i32)>| {
+            if let Some(c) = cost(dx, dy)
+                && best.is_none_or(|(b, _, _)| c < b)
+            {
+                *best = Some((c, dx, dy));
+            }
+        };
+        for dy in (-max_shift..=max_shift).step_by(2) {
+            for dx in (-max_shift..=max_shift).step_by(2) {
+                consider(dx, dy, &mut best);
+            }
+        }
+        let (_, cx, cy) = best?;
+        for dy in cy - 1..=cy + 1 {
+            for dx in cx - 1..=cx + 1 {
+                if dx.abs() <= max_shift && dy.abs() <= max_shift {
+                    consider(dx, dy, &mut best);
+                }
+            }
+        }
+        let (_, dx, dy) = best?;
+        Some(FaceBox {
+            x: face.x + dx * cell,
+            y: face.y + dy * cell,
+            ..*face
+        })
     }
 }
 
@@ -126,6 +212,55 @@ mod tests {
         assert_eq!(a.change_in(&a, &face(100, 100, 16)), None);
         assert_eq!(a.change_in(&a, &face(-50, -50, 10)), None);
         assert_eq!(a.change_in(&a, &face(10, 10, 0)), None);
+    }
+
+    /// A 160x120 frame, black but for a textured 40 px square at (`x`, `y`).
+    fn square_at(x: usize, y: usize) -> Vec<u8> {
+        let (w, h) = (160, 120);
+        let mut data = vec![0u8; w * h * 4];
+        for j in 0..40 {
+            for i in 0..40 {
+                let v = 60 + ((i * 7 + j * 13) % 23) as u8 * 8;
+                let p = ((y + j) * w + x + i) * 4;
+                data[p..p + 3].copy_from_slice(&[v, v, v]);
+            }
+        }
+        data
+    }
+
+    #[test]
+    fn a_face_is_followed_to_where_it_moved_and_a_still_one_stays() {
+        let before = map(&square_at(40, 40), 160, 120);
+        let after = map(&square_at(56, 32), 160, 120);
+        assert_eq!(
+            before.follow(&after, &face(40, 40, 40)),
+            Some(face(56, 32, 40))
+        );
+        assert_eq!(
+            before.follow(&before, &face(40, 40, 40)),
+            Some(face(40, 40, 40))
+        );
+        // A flat picture gives no reason to move.
+        let flat = map(&vec![90u8; 160 * 120 * 4], 160, 120);
+        assert_eq!(
+            flat.follow(&flat, &face(40, 40, 40)),
+            Some(face(40, 40, 40))
+        );
+        // At most half the face's size a frame: this one moved too far to be followed.
+        let far = map(&square_at(100, 40), 160, 120);
+        assert_ne!(
+            before.follow(&far, &face(40, 40, 40)),
+            Some(face(100, 40, 40))
+        );
+    }
+
+    #[test]
+    fn following_needs_maps_of_one_size_and_a_face_inside() {
+        let a = map(&square_at(40, 40), 160, 120);
+        let small = map(&vec![0u8; 32 * 24 * 4], 32, 24);
+        assert_eq!(a.follow(&small, &face(0, 0, 16)), None);
+        assert_eq!(a.follow(&a, &face(150, 110, 40)), None);
+        assert_eq!(a.follow(&a, &face(10, 10, 0)), None);
     }
 
     #[test]

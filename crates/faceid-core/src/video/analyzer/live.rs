@@ -24,6 +24,10 @@ const FINE_NICE: i32 = 12;
 /// [`Analyzer::find_arrived_again`]).
 const MIN_WEAK_ARRIVED_OVERLAP: f32 = 0.5;
 
+/// How many frames' motion maps the live mode keeps to follow arrived faces with (2 s at 30
+/// frames/s; a search takes well under that).
+const MOTION_HISTORY: usize = 60;
+
 /// The two worker threads.
 pub(super) struct Lanes {
     quick: Worker,
@@ -76,10 +80,46 @@ impl Analyzer {
     pub(super) fn next_shot(&mut self) {
         self.shot += 1;
         self.arrived = None;
+        self.recent_motion.clear();
         if let Some(lanes) = &self.lanes {
             lanes.quick.set_shot(self.shot);
             lanes.fine.set_shot(self.shot);
         }
+    }
+
+    /// Keeps this frame's motion map (see [`Analyzer::followed_since`]).
+    pub(super) fn remember_motion(&mut self) {
+        let Some(map) = &self.motion else {
+            return;
+        };
+        if self.recent_motion.len() == MOTION_HISTORY {
+            self.recent_motion.pop_front();
+        }
+        self.recent_motion
+            .push_back((self.schedule.frames(), map.clone()));
+    }
+
+    /// Where a face at `face` on frame `frame_number` of this shot is now: followed through
+    /// the motion maps of every frame since ([`MotionMap::follow`](crate::video::motion::MotionMap::follow)); where it was, when those
+    /// frames are not all kept.
+    fn followed_since(&self, frame_number: u64, face: FaceBox) -> FaceBox {
+        let since = self
+            .recent_motion
+            .iter()
+            .skip_while(|(n, _)| *n < frame_number);
+        let mut maps = since.clone().map(|(_, m)| m);
+        if since.clone().next().is_none_or(|(n, _)| *n != frame_number) {
+            return face;
+        }
+        let Some(mut before) = maps.next() else {
+            return face;
+        };
+        let mut now = face;
+        for next in maps {
+            now = before.follow(next, &now).unwrap_or(now);
+            before = next;
+        }
+        now
     }
 
     /// Takes in what the workers have sent since the last frame.
@@ -138,7 +178,7 @@ impl Analyzer {
             let now = if same_frame {
                 Some((b, false))
             } else {
-                self.find_arrived_again(frame, b)
+                self.find_arrived_again(frame, self.followed_since(frame_number, b))
             };
             if let Some((now, weak)) = now {
                 let max_overlap = if weak { 0.0 } else { 0.3 };

@@ -27,7 +27,7 @@
 //! Encodings of several faces run on several threads (`threads`); the order of results never
 //! depends on thread timing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -223,6 +223,9 @@ pub struct Analyzer {
     /// Live mode: the track the next local round starts with.
     local_search_start: usize,
     arrived: Option<(u64, Found)>,
+    /// Live mode: the motion maps of this shot's last frames, by frame number, so that the
+    /// faces of a search that arrives late are followed to where they are now.
+    recent_motion: VecDeque<(u64, MotionMap)>,
     /// The encodings added to tracks' evidence during the last `analyze`.
     encoded: Vec<TrackEncoding>,
     /// Frames analysed, and the one the last finer pass ran on.
@@ -252,6 +255,7 @@ impl Analyzer {
             lanes: None,
             local_search_start: 0,
             arrived: None,
+            recent_motion: VecDeque::new(),
             encoded: Vec::new(),
             frames_analysed: 0,
             last_fine_pass: None,
@@ -309,7 +313,7 @@ impl Analyzer {
         let started = Instant::now();
         self.encoded.clear();
         self.frames_analysed += 1;
-        if self.config.weak_detection_score < 0.0 {
+        if self.config.weak_detection_score < 0.0 || self.is_live() {
             self.previous_motion = self.motion.take();
             self.motion = Some(MotionMap::new(frame));
         }
@@ -591,6 +595,9 @@ impl Analyzer {
             full_possible: !live || worker_free,
             search_arrived: self.arrived.is_some(),
         });
+        if live {
+            self.remember_motion();
+        }
         let search = match round {
             Round::Full { small_faces } => {
                 let mut detection = self.config.detection;

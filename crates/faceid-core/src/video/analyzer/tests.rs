@@ -269,14 +269,42 @@ fn an_encoder_that_returns_too_few_encodings_fails_the_frame_instead_of_shifting
 /// The live mode with the worker stuck in the detector for frames `0..held` (they still come
 /// back, without faces yet), then let go and waited for: the results of frame `held`.
 fn live_after_a_held_search(backend: &FakeBackend, held: u32) -> Vec<FaceResult> {
+    live_after_a_held_search_in(backend, held, |n| frame_data(n, 90))
+}
+
+/// [`live_after_a_held_search`] over frames made by `frame`.
+fn live_after_a_held_search_in(
+    backend: &FakeBackend,
+    held: u32,
+    frame: impl Fn(u32) -> Vec<u8>,
+) -> Vec<FaceResult> {
     backend.log().gate = Some(false);
     let mut a = analyzer(backend, 33);
+    let run = |a: &mut Analyzer, n: u32| {
+        let data = frame(n);
+        let frame = FrameRef::new(&data, W, H, W * 4, PixelLayout::Bgrx).unwrap();
+        a.analyze(&frame).unwrap()
+    };
     for n in 0..held {
-        assert!(run(&mut a, n, 90).unwrap().is_empty(), "frame {n}");
+        assert!(run(&mut a, n).is_empty(), "frame {n}");
     }
     backend.open_gate();
     a.wait_for_worker().unwrap();
-    run(&mut a, held, 90).unwrap()
+    run(&mut a, held)
+}
+
+/// Frame `n` on grey with a textured square at `rect`: a face the motion maps can follow.
+fn frame_with_square(n: u32, rect: FaceBox) -> Vec<u8> {
+    let mut data = frame_data(n, 90);
+    for y in rect.y.max(0)..(rect.y + rect.height).min(H as i32) {
+        for x in rect.x.max(0)..(rect.x + rect.width).min(W as i32) {
+            let (i, j) = ((x - rect.x) as usize, (y - rect.y) as usize);
+            let v = 40 + ((i * 7 + j * 13) % 23) as u8 * 9;
+            let p = (y as usize * W + x as usize) * 4;
+            data[p..p + 3].copy_from_slice(&[v, v, v]);
+        }
+    }
+    data
 }
 
 #[test]
@@ -313,6 +341,22 @@ fn live_mode_finds_a_searched_face_again_when_it_has_gone_soft_since() {
     let r = live_after_a_held_search(&backend, 4);
     assert_eq!(names(&r), vec![Some("amy".into())]);
     assert_eq!(r[0].rect.x, 24);
+}
+
+#[test]
+fn live_mode_follows_a_searched_face_that_moved_off_its_box_while_the_search_ran() {
+    // 8 px a frame: on frame 6, when the search comes back, the face no longer touches the
+    // box it was found at on frame 0.
+    let at = |n: u32| FaceBox::new(20 + 8 * n as i32, 30, 40, 40);
+    let backend = FakeBackend::new(move |n| {
+        vec![FakeFace {
+            rect: at(n),
+            ..face(0, AMY)
+        }]
+    });
+    let r = live_after_a_held_search_in(&backend, 6, |n| frame_with_square(n, at(n)));
+    assert_eq!(names(&r), vec![Some("amy".into())]);
+    assert_eq!(r[0].rect, at(6));
 }
 
 #[test]
