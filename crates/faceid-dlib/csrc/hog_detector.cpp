@@ -7,6 +7,8 @@
 
 #include <cstddef>
 #include <new>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include <dlib/image_processing/frontal_face_detector.h>
@@ -24,13 +26,28 @@ struct faceid_hog_detection {
     double score;
 };
 
-// get_frontal_face_detector() deserializes the detector from text compiled into dlib, about
-// 350 ms on the 2-core test machine; a copy of one takes well under a millisecond. So the
-// process deserializes once (C++ initialises a function's static once, thread-safely) and
-// every detector after the first is a copy.
-void* faceid_hog_new(void) {
+// get_frontal_face_detector() decodes the detector from text compiled into dlib, about 250 ms
+// on the 2-core test machine; deserializing the decoded bytes takes 2-4 ms, and a copy of a
+// detector well under a millisecond. So the build decodes it once (csrc/frontal_faces_dump.cpp)
+// and hands the bytes in as `serialized`; the process deserializes them once (C++ initialises a
+// function's static once, thread-safely) and every detector after the first is a copy. Empty
+// or unreadable bytes fall back to dlib's own decoding.
+static dlib::frontal_face_detector make_prototype(const unsigned char* serialized, size_t len) {
+    if (serialized != nullptr && len > 0) {
+        try {
+            std::istringstream in(std::string(reinterpret_cast<const char*>(serialized), len));
+            dlib::frontal_face_detector detector;
+            dlib::deserialize(detector, in);
+            return detector;
+        } catch (...) {
+        }
+    }
+    return dlib::get_frontal_face_detector();
+}
+
+void* faceid_hog_new(const unsigned char* serialized, size_t len) {
     try {
-        static const dlib::frontal_face_detector prototype = dlib::get_frontal_face_detector();
+        static const dlib::frontal_face_detector prototype = make_prototype(serialized, len);
         return new dlib::frontal_face_detector(prototype);
     } catch (...) {
         return nullptr;

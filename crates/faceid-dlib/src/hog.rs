@@ -22,7 +22,7 @@ struct HogDetection {
 }
 
 unsafe extern "C" {
-    fn faceid_hog_new() -> *mut c_void;
+    fn faceid_hog_new(serialized: *const u8, len: usize) -> *mut c_void;
     fn faceid_hog_free(detector: *mut c_void);
     fn faceid_hog_detect(
         detector: *mut c_void,
@@ -32,6 +32,10 @@ unsafe extern "C" {
         max_out: usize,
     ) -> c_long;
 }
+
+/// dlib's frontal face detector in dlib's binary serialization, decoded from dlib's text at
+/// build time (`build.rs`); empty when that could not run, and dlib decodes it at run time.
+static FRONTAL_FACES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/frontal_faces.dat"));
 
 /// Most detections one [`HogDetector::detect`] call returns (the best-scoring ones). Far more
 /// than a frame holds at any threshold down to about -1.
@@ -70,8 +74,9 @@ impl HogDetector {
     /// Builds dlib's frontal face detector (its weights are compiled into dlib). `None` if dlib
     /// fails (out of memory).
     pub fn new() -> Option<HogDetector> {
-        // SAFETY: no arguments; returns an owned pointer or null.
-        let ptr = unsafe { faceid_hog_new() };
+        // SAFETY: the bytes are a live static slice of `len` bytes, only read; returns an owned
+        // pointer or null.
+        let ptr = unsafe { faceid_hog_new(FRONTAL_FACES.as_ptr(), FRONTAL_FACES.len()) };
         (!ptr.is_null()).then_some(HogDetector { ptr })
     }
 

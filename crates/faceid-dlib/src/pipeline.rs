@@ -108,10 +108,10 @@ impl FacePipeline {
     }
 
     /// HOG detector `i` (0 or 1), made on first use. The first one a process makes takes about
-    /// 350 ms (see `hog_detector.cpp`; later ones are copies), so an element's `start` (which
-    /// makes a pipeline, on the host's thread: OBS's graphics thread froze for it) does not
-    /// make any: in the live mode the workers, on their own threads, make the first, and the
-    /// streaming thread's are copies made when it first follows a face.
+    /// 4 ms (350 ms when dlib decoded its text at run time: see `hog_detector.cpp`; later ones
+    /// are copies), and an element's `start` (which makes a pipeline, on the host's thread) does
+    /// not make any: in the live mode the workers, on their own threads, make the first, and
+    /// the streaming thread's are made when it first follows a face.
     fn hog(&self, i: usize) -> &Mutex<HogDetector> {
         self.hogs[i.min(1)].get_or_init(new_hog)
     }
