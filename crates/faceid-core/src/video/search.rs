@@ -20,6 +20,15 @@ const MAX_WEAK_CANDIDATES: usize = 4;
 /// a still face scoring that low is soft or turned (see [`crate::video::motion`]).
 const MIN_WEAK_DETECTION_CHANGE: f32 = 4.0;
 
+/// A weak detection that does not look smeared is still taken when it lies this close (plain
+/// dlib distance) to one of the person's sharp photos: as close as crops of one video lie to
+/// each other (31-79% of same-person pairs of the discover folders of the dev clips), closer
+/// than any two different people's photos on the dev data (the nearest BTS pair, look-alikes,
+/// is 0.336 apart) and than any photo from elsewhere came to a face of a dev clip. This is the
+/// model trained from `faceid discover` folders: its photos are the video's own faces, sharp,
+/// so a smeared face of the video lies nearer them than their motion-blurred copies.
+pub const SAME_FOOTAGE_DISTANCE: f32 = 0.3;
+
 /// The grey maps of a frame and of the one before it (same shot).
 #[derive(Clone, Copy)]
 pub struct Motion<'a> {
@@ -152,8 +161,10 @@ impl Search<'_> {
             let p = self.classifier.classify(&e);
             // A weak detection is for a smeared face: it must look like a person's
             // motion-blurred copy, not merely like their sharp photos (a soft or turned
-            // stranger can; see `MIN_WEAK_DETECTION_CHANGE`).
-            if p.known && p.like_motion_blur && !boxes.iter().any(|k| k.iou(b) > 0.3) {
+            // stranger can; see `MIN_WEAK_DETECTION_CHANGE`), unless it is as close to one of
+            // them as frames of one footage are (`SAME_FOOTAGE_DISTANCE`).
+            let like_them = p.like_motion_blur || p.distance <= SAME_FOOTAGE_DISTANCE;
+            if p.known && like_them && !boxes.iter().any(|k| k.iou(b) > 0.3) {
                 boxes.push(*b);
                 confirmed.insert(*b, e);
             }

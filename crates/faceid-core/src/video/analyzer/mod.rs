@@ -400,13 +400,17 @@ impl Analyzer {
         Ok(())
     }
 
-    /// Looks again, locally, for the weak detections a cut's detection could not check for
-    /// motion; confirmed ones join `faces`.
+    /// Looks again, locally, for the weak detections a cut's (or the first frame's) detection
+    /// could not check for motion; confirmed ones join `faces`.
     fn recheck_pending_weak(
         &mut self,
         frame: &FrameRef<'_>,
         faces: &mut RoundFaces,
     ) -> Result<(), BackendError> {
+        // The first frame's weak detections wait for the second: no motion to check yet.
+        if self.motion_pair().is_none() {
+            return Ok(());
+        }
         let pending = std::mem::take(&mut self.pending_weak);
         let Some(motion) = self.motion_pair() else {
             return Ok(());

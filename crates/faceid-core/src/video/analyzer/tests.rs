@@ -359,6 +359,49 @@ fn live_mode_follows_a_searched_face_that_moved_off_its_box_while_the_search_ran
     assert_eq!(r[0].rect, at(6));
 }
 
+/// The synchronous mode on a face that HOG finds only weakly (-0.5) in every frame, moving 4
+/// px a frame (so the picture changes where it is), with `encoding`: the names of frames
+/// 0 to 5.
+fn names_of_a_weak_moving_face(encoding: Encoding) -> Vec<Vec<Option<String>>> {
+    let at = |n: u32| FaceBox::new(20 + 4 * n as i32, 30, 40, 40);
+    let backend = FakeBackend::new(move |n| {
+        vec![FakeFace {
+            rect: at(n),
+            score: -0.5,
+            encoding,
+        }]
+    });
+    let mut a = analyzer(&backend, 0);
+    (0..6)
+        .map(|n| {
+            let data = frame_with_square(n, at(n));
+            let frame = FrameRef::new(&data, W, H, W * 4, PixelLayout::Bgrx).unwrap();
+            names(&a.analyze(&frame).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn a_weak_detection_as_close_to_a_persons_photo_as_one_footages_frames_is_taken() {
+    // The test model has no motion-blurred copies, so no weak detection looks smeared.
+    // amy's own first photo: distance 0, taken once the next frame shows motion there.
+    let named = names_of_a_weak_moving_face(person(0.0, AMY));
+    assert_eq!(named[0], Vec::<Option<String>>::new());
+    assert!(
+        named[1..]
+            .iter()
+            .any(|n| *n == vec![Some("amy".to_string())]),
+        "{named:?}"
+    );
+    // A face that is amy (named on a sharp detection) but not that close is left.
+    let mut farther = person(0.0, AMY);
+    farther[100] += 0.35;
+    let p = classifier().classify(&farther);
+    assert!(p.known && p.distance > crate::video::search::SAME_FOOTAGE_DISTANCE);
+    let named = names_of_a_weak_moving_face(farther);
+    assert!(named.iter().all(|n| n.is_empty()), "{named:?}");
+}
+
 #[test]
 fn live_mode_does_not_take_a_weak_box_beside_a_searched_face_for_it() {
     // From frame 1 on the only detection is a weak one 25 px to the side (overlap 0.2).
