@@ -126,7 +126,8 @@ impl MotionMap {
             ((n as usize) * 2 >= samples.len())
                 .then(|| sum as f32 / n as f32 + FOLLOW_SHIFT_COST * (dx.abs() + dy.abs()) as f32)
         };
-        // Every second shift, then the best one's neighbours: a quarter of the comparisons.
+        // Every shift of up to 2 cells (8 px: most faces from one frame to the next), every
+        // second one beyond, then the best one's neighbours: a third of the comparisons.
         let mut best: Option<(f32, i32, i32)> = None;
         let consider = |dx: i32, dy: i32, best: &mut Option<(f32, i32, i32)>| {
             if let Some(c) = cost(dx, dy)
@@ -135,9 +136,12 @@ impl MotionMap {
                 *best = Some((c, dx, dy));
             }
         };
-        for dy in (-max_shift..=max_shift).step_by(2) {
-            for dx in (-max_shift..=max_shift).step_by(2) {
-                consider(dx, dy, &mut best);
+        for dy in -max_shift..=max_shift {
+            for dx in -max_shift..=max_shift {
+                let near = dx.abs() <= 2 && dy.abs() <= 2;
+                if near || (dx % 2 == 0 && dy % 2 == 0) {
+                    consider(dx, dy, &mut best);
+                }
             }
         }
         let (_, cx, cy) = best?;
