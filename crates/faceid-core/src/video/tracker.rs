@@ -284,6 +284,12 @@ impl Track {
         self.frames_since_detection
     }
 
+    /// The box of the last matched detection (or of the last match by appearance,
+    /// [`Tracker::follow`]), `frames_since_detection` frames ago.
+    pub fn last_detection_box(&self) -> FaceBox {
+        self.last_detection.to_box().unwrap_or_default()
+    }
+
     /// Consecutive detection rounds without a matching detection.
     pub fn missed_detections(&self) -> u32 {
         self.missed_detections

@@ -491,7 +491,8 @@ impl Analyzer {
             .filter_map(|t| {
                 let template = self.track_info.get(&t.id)?.template.as_ref()?;
                 let m = template.find(frame, &t.face_box())?;
-                (m.score >= appearance::MIN_MATCH_SCORE).then_some((t.id, m.rect))
+                let agrees = !self.is_live() || self.agrees_with_motion(t, &m.rect);
+                (m.score >= appearance::MIN_MATCH_SCORE && agrees).then_some((t.id, m.rect))
             })
             .collect();
         for (id, rect) in found {

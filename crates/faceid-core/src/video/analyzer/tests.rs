@@ -403,6 +403,39 @@ fn a_weak_detection_as_close_to_a_persons_photo_as_one_footages_frames_is_taken(
 }
 
 #[test]
+fn live_mode_follows_a_face_by_its_look_where_the_motion_maps_agree() {
+    // Found by the held search on frame 0, again when it comes back (frame 6) and on the next
+    // local round (frame 9); from frame 10 on the detector misses it (a turned head), and it
+    // moves on at 4 px a frame: its look and the motion maps agree, so it stays followed.
+    let at = |n: u32| FaceBox::new(20 + 4 * n as i32, 30, 40, 40);
+    let backend = FakeBackend::new(move |n| {
+        vec![FakeFace {
+            rect: at(n),
+            score: if n >= 10 { -5.0 } else { 1.0 },
+            ..face(0, AMY)
+        }]
+    });
+    let frame = |n: u32| frame_with_square(n, at(n));
+    backend.log().gate = Some(false);
+    let mut a = analyzer(&backend, 33);
+    let run = |a: &mut Analyzer, n: u32| {
+        let data = frame(n);
+        let f = FrameRef::new(&data, W, H, W * 4, PixelLayout::Bgrx).unwrap();
+        a.analyze(&f).unwrap()
+    };
+    for n in 0..6 {
+        run(&mut a, n);
+    }
+    backend.open_gate();
+    a.wait_for_worker().unwrap();
+    for n in 6..24 {
+        let r = run(&mut a, n);
+        assert_eq!(names(&r), vec![Some("amy".into())], "frame {n}");
+        assert!(r[0].rect.iou(&at(n)) > 0.5, "frame {n}: {:?}", r[0].rect);
+    }
+}
+
+#[test]
 fn live_mode_does_not_take_a_weak_box_beside_a_searched_face_for_it() {
     // From frame 1 on the only detection is a weak one 25 px to the side (overlap 0.2).
     let backend = FakeBackend::new(|n| soft_after_the_search(n, 25));
