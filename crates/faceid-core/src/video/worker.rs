@@ -42,6 +42,10 @@ pub struct Job {
     /// the previous one is of the same shot.
     pub passes: Vec<DetectionConfig>,
     pub motion: Option<(MotionMap, MotionMap)>,
+    /// Weak detections of an earlier search that had no motion to check them with (a cut's,
+    /// the first frame's), where they are now: looked for again near there at the weak
+    /// score and confirmed with this frame's motion (`motion` is set), like a search's.
+    pub recheck_weak: Vec<FaceBox>,
     /// Faces of tracks to encode.
     pub encode: Vec<(TrackId, FaceBox)>,
     pub classifier: Arc<Classifier>,
@@ -239,6 +243,28 @@ fn run(
         encodings,
         last,
     };
+    if let (false, Some((now, before))) = (job.recheck_weak.is_empty(), &job.motion)
+        && still_wanted(job.shot)
+    {
+        let motion = Motion { now, before };
+        let score = job.weak_score.min(0.0);
+        let weak: Vec<(FaceBox, f32)> = job
+            .recheck_weak
+            .iter()
+            .filter_map(|p| {
+                backend
+                    .detect_near(&frame, *p, score)
+                    .into_iter()
+                    .filter(|(b, s)| *s < 0.0 && b.iou(p) > 0.1)
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+            })
+            .collect();
+        let mut found = Found::default();
+        search.confirm_weak(&frame, weak, motion, &mut found.boxes, &mut found.encodings)?;
+        if !found.boxes.is_empty() && !send(message(Some(found), Vec::new(), false)) {
+            return Ok(());
+        }
+    }
     {
         let passes = &job.passes;
         let motion = &job.motion;
@@ -258,14 +284,14 @@ fn run(
                 .filter(|_| last_pass)
                 .map(|(now, before)| Motion { now, before });
             let mut found = pass_search.full(&frame, *pass, motion)?;
-            // A weak detection found here can not be looked at again on a later frame from
-            // this thread: the live mode does without that second look.
-            found.pending_weak.clear();
+            // Weak detections with no motion to check them (a cut's, the first frame's) go
+            // back to the analyzer, which hands them to a later job (`recheck_weak`).
             found.boxes.retain(|b| !overlaps_any(b, &sent));
             let encodings = search.encode_reusing(&frame, &found.boxes, &found.encodings)?;
             found.encodings = found.boxes.iter().copied().zip(encodings).collect();
             sent.extend(found.boxes.iter().copied());
-            if !found.boxes.is_empty() && !send(message(Some(found), Vec::new(), false)) {
+            let worth_sending = !found.boxes.is_empty() || !found.pending_weak.is_empty();
+            if worth_sending && !send(message(Some(found), Vec::new(), false)) {
                 return Ok(());
             }
         }

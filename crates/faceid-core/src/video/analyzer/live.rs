@@ -81,6 +81,7 @@ impl Analyzer {
         self.shot += 1;
         self.arrived = None;
         self.recent_motion.clear();
+        self.weak_to_recheck.clear();
         if let Some(lanes) = &self.lanes {
             lanes.quick.set_shot(self.shot);
             lanes.fine.set_shot(self.shot);
@@ -168,7 +169,13 @@ impl Analyzer {
                 self.observe(id, rect, encoding);
             }
         }
-        if let Some(found) = done.found {
+        if let Some(mut found) = done.found {
+            let weak = std::mem::take(&mut found.pending_weak);
+            self.weak_to_recheck
+                .extend(weak.into_iter().map(|b| (done.frame_number, b)));
+            if found.boxes.is_empty() {
+                return;
+            }
             match &mut self.arrived {
                 Some((_, waiting)) => {
                     waiting.boxes.extend(found.boxes);
@@ -263,7 +270,19 @@ impl Analyzer {
         search: Option<DetectionConfig>,
         mut encode: Vec<(TrackId, FaceBox)>,
     ) -> Result<(), BackendError> {
-        if search.is_none() && encode.is_empty() {
+        // Weak detections waiting for motion go with the next quick job of the same shot
+        // that has motion to check them with, where they are now.
+        let can_recheck =
+            self.previous_motion.is_some() && self.lanes.as_ref().is_some_and(Lanes::quick_free);
+        let recheck_weak: Vec<FaceBox> = if can_recheck {
+            std::mem::take(&mut self.weak_to_recheck)
+                .into_iter()
+                .filter_map(|(n, b)| self.followed_since(n, b))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if search.is_none() && encode.is_empty() && recheck_weak.is_empty() {
             return Ok(());
         }
         self.start_worker()?;
@@ -277,23 +296,30 @@ impl Analyzer {
         };
         let weak_score = self.config.weak_detection_score;
         let to_fine = match fine.filter(|_| fine_free) {
-            Some(upsampled) => Some((vec![upsampled], Vec::new(), 0.0)),
-            None if !quick_free && fine_free && quick.is_empty() => {
-                Some((Vec::new(), std::mem::take(&mut encode), weak_score))
-            }
+            Some(upsampled) => Some((vec![upsampled], Vec::new(), 0.0, Vec::new())),
+            None if !quick_free && fine_free && quick.is_empty() => Some((
+                Vec::new(),
+                std::mem::take(&mut encode),
+                weak_score,
+                Vec::new(),
+            )),
             None => None,
         };
-        let to_quick = quick_free.then_some((quick, encode, weak_score));
+        let to_quick = quick_free.then_some((quick, encode, weak_score, recheck_weak));
         if to_quick.is_none() && to_fine.is_none() {
             return Ok(());
         }
         let copy = Arc::new(OwnedFrame::copy_of(frame));
-        let job = |(passes, encode, weak_score): (Vec<DetectionConfig>, _, f64)| {
-            // The grey maps only serve a search's weak detections.
+        let job = |(passes, encode, weak_score, recheck_weak): (
+            Vec<DetectionConfig>,
+            _,
+            f64,
+            Vec<FaceBox>,
+        )| {
+            // The grey maps only serve weak detections.
+            let weak_wanted = (!passes.is_empty() || !recheck_weak.is_empty()) && weak_score < 0.0;
             let motion = match (&self.motion, &self.previous_motion) {
-                (Some(now), Some(before)) if !passes.is_empty() && weak_score < 0.0 => {
-                    Some((now.clone(), before.clone()))
-                }
+                (Some(now), Some(before)) if weak_wanted => Some((now.clone(), before.clone())),
                 _ => None,
             };
             Job {
@@ -302,6 +328,7 @@ impl Analyzer {
                 shot: self.shot,
                 passes,
                 motion,
+                recheck_weak,
                 encode,
                 classifier: self.classifier.clone(),
                 threads: self.config.threads,

@@ -226,6 +226,9 @@ pub struct Analyzer {
     /// Live mode: the motion maps of this shot's last frames, by frame number, so that the
     /// faces of a search that arrives late are followed to where they are now.
     recent_motion: VecDeque<(u64, MotionMap)>,
+    /// Live mode: weak detections of a worker's search that had no motion to check them (a
+    /// cut's, the first frame's), with the frame they were found on.
+    weak_to_recheck: Vec<(u64, FaceBox)>,
     /// The encodings added to tracks' evidence during the last `analyze`.
     encoded: Vec<TrackEncoding>,
     /// Frames analysed, and the one the last finer pass ran on.
@@ -256,6 +259,7 @@ impl Analyzer {
             local_search_start: 0,
             arrived: None,
             recent_motion: VecDeque::new(),
+            weak_to_recheck: Vec::new(),
             encoded: Vec::new(),
             frames_analysed: 0,
             last_fine_pass: None,

@@ -436,6 +436,33 @@ fn live_mode_follows_a_face_by_its_look_where_the_motion_maps_agree() {
 }
 
 #[test]
+fn live_mode_checks_the_first_frames_weak_detections_on_a_later_frame_with_motion() {
+    // Weak (-0.5) in every frame, moving 4 px a frame, as close to amy's photo as a crop of
+    // the same video. The first frame's search has no motion to check it with; it goes back
+    // to the worker with a later frame's and is named long before the next full search (15).
+    let at = |n: u32| FaceBox::new(20 + 4 * n as i32, 30, 40, 40);
+    let backend = FakeBackend::new(move |n| {
+        vec![FakeFace {
+            rect: at(n),
+            score: -0.5,
+            encoding: person(0.0, AMY),
+        }]
+    });
+    let mut a = analyzer(&backend, 33);
+    let first_named = (0..15).find(|&n| {
+        let data = frame_with_square(n, at(n));
+        let f = FrameRef::new(&data, W, H, W * 4, PixelLayout::Bgrx).unwrap();
+        let r = a.analyze(&f).unwrap();
+        a.wait_for_worker().unwrap();
+        names(&r) == vec![Some("amy".to_string())]
+    });
+    assert!(
+        first_named.is_some_and(|n| n <= 6),
+        "first named on {first_named:?}"
+    );
+}
+
+#[test]
 fn live_mode_does_not_take_a_weak_box_beside_a_searched_face_for_it() {
     // From frame 1 on the only detection is a weak one 25 px to the side (overlap 0.2).
     let backend = FakeBackend::new(|n| soft_after_the_search(n, 25));
