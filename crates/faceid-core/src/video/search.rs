@@ -132,6 +132,27 @@ impl Search<'_> {
         Ok(found)
     }
 
+    /// Each of `pending` (weak detections of an earlier frame that had no motion to check them
+    /// with, where they are expected now) looked for again near there, down to the weak
+    /// score: the best-scoring local detection overlapping it, if any.
+    pub fn find_weak_again(
+        &self,
+        frame: &FrameRef<'_>,
+        pending: &[FaceBox],
+    ) -> Vec<(FaceBox, f32)> {
+        let score = self.weak_score.min(0.0);
+        pending
+            .iter()
+            .filter_map(|p| {
+                self.backend
+                    .detect_near(frame, *p, score)
+                    .into_iter()
+                    .filter(|(b, _)| b.iou(p) > 0.1)
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+            })
+            .collect()
+    }
+
     /// Keeps the weak detections where the picture moved since the previous frame (motion blur
     /// needs motion) and whose face is a known person, nearer one of their motion-blurred copies
     /// than their sharp photos; adds them to `boxes` with their encodings.

@@ -247,18 +247,7 @@ fn run(
         && still_wanted(job.shot)
     {
         let motion = Motion { now, before };
-        let score = job.weak_score.min(0.0);
-        let weak: Vec<(FaceBox, f32)> = job
-            .recheck_weak
-            .iter()
-            .filter_map(|p| {
-                backend
-                    .detect_near(&frame, *p, score)
-                    .into_iter()
-                    .filter(|(b, s)| *s < 0.0 && b.iou(p) > 0.1)
-                    .max_by(|a, b| a.1.total_cmp(&b.1))
-            })
-            .collect();
+        let weak = search.find_weak_again(&frame, &job.recheck_weak);
         let mut found = Found::default();
         search.confirm_weak(&frame, weak, motion, &mut found.boxes, &mut found.encodings)?;
         if !found.boxes.is_empty() && !send(message(Some(found), Vec::new(), false)) {

@@ -422,18 +422,8 @@ impl Analyzer {
         if pending.is_empty() {
             return Ok(());
         }
-        let score = self.config.weak_detection_score.min(0.0);
-        let weak: Vec<(FaceBox, f32)> = pending
-            .iter()
-            .filter_map(|p| {
-                self.backend
-                    .detect_near(frame, *p, score)
-                    .into_iter()
-                    .filter(|(b, _)| b.iou(p) > 0.1)
-                    .max_by(|a, b| a.1.total_cmp(&b.1))
-            })
-            .filter(|(b, _)| !overlaps_any(b, &faces.boxes))
-            .collect();
+        let mut weak = self.search().find_weak_again(frame, &pending);
+        weak.retain(|(b, _)| !overlaps_any(b, &faces.boxes));
         self.search()
             .confirm_weak(frame, weak, motion, &mut faces.boxes, &mut faces.encodings)?;
         faces.boxes.sort_by_key(|b| (b.x, b.y));
