@@ -195,8 +195,12 @@ fn analyzer(backend: &FakeBackend, latency_budget_ms: u32) -> Analyzer {
 }
 
 fn run(a: &mut Analyzer, n: u32, grey: u8) -> Result<Vec<FaceResult>, BackendError> {
-    let data = frame_data(n, grey);
-    let frame = FrameRef::new(&data, W, H, W * 4, PixelLayout::Bgrx).unwrap();
+    analyze_data(a, &frame_data(n, grey))
+}
+
+/// Analyses `data`, a `W` x `H` BGRx frame.
+fn analyze_data(a: &mut Analyzer, data: &[u8]) -> Result<Vec<FaceResult>, BackendError> {
+    let frame = FrameRef::new(data, W, H, W * 4, PixelLayout::Bgrx).unwrap();
     a.analyze(&frame)
 }
 
@@ -280,17 +284,13 @@ fn live_after_a_held_search_in(
 ) -> Vec<FaceResult> {
     backend.log().gate = Some(false);
     let mut a = analyzer(backend, 33);
-    let run = |a: &mut Analyzer, n: u32| {
-        let data = frame(n);
-        let frame = FrameRef::new(&data, W, H, W * 4, PixelLayout::Bgrx).unwrap();
-        a.analyze(&frame).unwrap()
-    };
     for n in 0..held {
-        assert!(run(&mut a, n).is_empty(), "frame {n}");
+        let r = analyze_data(&mut a, &frame(n)).unwrap();
+        assert!(r.is_empty(), "frame {n}");
     }
     backend.open_gate();
     a.wait_for_worker().unwrap();
-    run(&mut a, held)
+    analyze_data(&mut a, &frame(held)).unwrap()
 }
 
 /// Frame `n` on grey with a textured square at `rect`: a face the motion maps can follow.
@@ -373,11 +373,7 @@ fn names_of_a_weak_moving_face(encoding: Encoding) -> Vec<Vec<Option<String>>> {
     });
     let mut a = analyzer(&backend, 0);
     (0..6)
-        .map(|n| {
-            let data = frame_with_square(n, at(n));
-            let frame = FrameRef::new(&data, W, H, W * 4, PixelLayout::Bgrx).unwrap();
-            names(&a.analyze(&frame).unwrap())
-        })
+        .map(|n| names(&analyze_data(&mut a, &frame_with_square(n, at(n))).unwrap()))
         .collect()
 }
 
@@ -415,14 +411,9 @@ fn live_mode_follows_a_face_by_its_look_where_the_motion_maps_agree() {
             ..face(0, AMY)
         }]
     });
-    let frame = |n: u32| frame_with_square(n, at(n));
+    let run = |a: &mut Analyzer, n: u32| analyze_data(a, &frame_with_square(n, at(n))).unwrap();
     backend.log().gate = Some(false);
     let mut a = analyzer(&backend, 33);
-    let run = |a: &mut Analyzer, n: u32| {
-        let data = frame(n);
-        let f = FrameRef::new(&data, W, H, W * 4, PixelLayout::Bgrx).unwrap();
-        a.analyze(&f).unwrap()
-    };
     for n in 0..6 {
         run(&mut a, n);
     }
@@ -450,9 +441,7 @@ fn live_mode_checks_the_first_frames_weak_detections_on_a_later_frame_with_motio
     });
     let mut a = analyzer(&backend, 33);
     let first_named = (0..15).find(|&n| {
-        let data = frame_with_square(n, at(n));
-        let f = FrameRef::new(&data, W, H, W * 4, PixelLayout::Bgrx).unwrap();
-        let r = a.analyze(&f).unwrap();
+        let r = analyze_data(&mut a, &frame_with_square(n, at(n))).unwrap();
         a.wait_for_worker().unwrap();
         names(&r) == vec![Some("amy".to_string())]
     });
