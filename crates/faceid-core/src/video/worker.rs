@@ -41,7 +41,7 @@ pub struct Job {
     /// looked for in the last one, with the frame's and the previous frame's grey maps when
     /// the previous one is of the same shot.
     pub passes: Vec<DetectionConfig>,
-    pub motion: Option<(MotionMap, MotionMap)>,
+    pub motion: Option<(Arc<MotionMap>, Arc<MotionMap>)>,
     /// Weak detections of an earlier search that had no motion to check them with (a cut's,
     /// the first frame's), where they are now: looked for again near there at the weak
     /// score and confirmed with this frame's motion (`motion` is set), like a search's.
@@ -246,6 +246,7 @@ fn run(
     if let (false, Some((now, before))) = (job.recheck_weak.is_empty(), &job.motion)
         && still_wanted(job.shot)
     {
+        let (now, before) = (now.as_ref(), before.as_ref());
         let motion = Motion { now, before };
         let weak = search.find_weak_again(&frame, &job.recheck_weak);
         let mut found = Found::default();
@@ -271,7 +272,10 @@ fn run(
             let motion = motion
                 .as_ref()
                 .filter(|_| last_pass)
-                .map(|(now, before)| Motion { now, before });
+                .map(|(now, before)| Motion {
+                    now: now.as_ref(),
+                    before: before.as_ref(),
+                });
             let mut found = pass_search.full(&frame, *pass, motion)?;
             // Weak detections with no motion to check them (a cut's, the first frame's) go
             // back to the analyzer, which hands them to a later job (`recheck_weak`).

@@ -210,9 +210,10 @@ pub struct Analyzer {
     track_info: HashMap<TrackId, TrackInfo>,
     /// Shots counted (cuts and resets): a worker's result for an earlier shot is dropped.
     shot: u64,
-    /// The current and the previous frame's motion maps (for weak detections).
-    motion: Option<MotionMap>,
-    previous_motion: Option<MotionMap>,
+    /// The current and the previous frame's motion maps (for weak detections), shared with
+    /// the live mode's history and jobs rather than copied.
+    motion: Option<Arc<MotionMap>>,
+    previous_motion: Option<Arc<MotionMap>>,
     /// Weak detections of a cut's (or the first frame's) full detection, which had no
     /// previous frame of the same shot to show motion: looked at again, locally, on the next
     /// detection round (synchronous mode).
@@ -225,7 +226,7 @@ pub struct Analyzer {
     arrived: Option<(u64, Found)>,
     /// Live mode: the motion maps of this shot's last frames, by frame number, so that the
     /// faces of a search that arrives late are followed to where they are now.
-    recent_motion: VecDeque<(u64, MotionMap)>,
+    recent_motion: VecDeque<(u64, Arc<MotionMap>)>,
     /// Live mode: weak detections of a worker's search that had no motion to check them (a
     /// cut's, the first frame's), with the frame they were found on.
     weak_to_recheck: Vec<(u64, FaceBox)>,
@@ -319,7 +320,7 @@ impl Analyzer {
         self.frames_analysed += 1;
         if self.config.weak_detection_score < 0.0 || self.is_live() {
             self.previous_motion = self.motion.take();
-            self.motion = Some(MotionMap::new(frame));
+            self.motion = Some(Arc::new(MotionMap::new(frame)));
         }
         let results = if self.config.tracking {
             self.analyze_tracked(frame, started)
@@ -343,8 +344,8 @@ impl Analyzer {
 
     fn motion_pair(&self) -> Option<Motion<'_>> {
         Some(Motion {
-            now: self.motion.as_ref()?,
-            before: self.previous_motion.as_ref()?,
+            now: self.motion.as_deref()?,
+            before: self.previous_motion.as_deref()?,
         })
     }
 
