@@ -101,17 +101,13 @@ impl MotionMap {
         let (w, h) = (self.width as i32, self.height as i32);
         let inside = |x: i32, y: i32| (0..w).contains(&x) && (0..h).contains(&y);
         let at = |m: &MotionMap, x: i32, y: i32| m.grey[(y * w + x) as usize];
-        let samples: Vec<(i32, i32)> = (y0..y0 + rows)
-            .step_by(step_y as usize)
-            .flat_map(|y| {
-                (x0..x0 + cols)
-                    .step_by(step_x as usize)
-                    .map(move |x| (x, y))
-            })
-            .filter(|&(x, y)| inside(x, y))
-            .collect();
-        let all = ((rows as u32).div_ceil(step_y as u32) * (cols as u32).div_ceil(step_x as u32))
-            as usize;
+        let grid = (y0..y0 + rows).step_by(step_y as usize).flat_map(|y| {
+            (x0..x0 + cols)
+                .step_by(step_x as usize)
+                .map(move |x| (x, y))
+        });
+        let all = grid.clone().count();
+        let samples: Vec<(i32, i32)> = grid.filter(|&(x, y)| inside(x, y)).collect();
         if samples.len() * 2 < all {
             return None;
         }

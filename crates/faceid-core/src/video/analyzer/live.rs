@@ -10,7 +10,7 @@ use crate::detection::DetectionConfig;
 use crate::frame::{FrameRef, OwnedFrame};
 use crate::geometry::FaceBox;
 use crate::video::backend::BackendError;
-use crate::video::tracker::{Track, TrackId};
+use crate::video::tracker::{Rect, Track, TrackId};
 use crate::video::worker::{self, Done, Job, Worker};
 
 use super::{Analyzer, RoundFaces, overlapping_most};
@@ -134,12 +134,7 @@ impl Analyzer {
         let Some(expected) = self.followed_since(since, track.last_detection_box()) else {
             return true;
         };
-        let center = |b: &FaceBox| {
-            (
-                b.x as f32 + b.width as f32 / 2.0,
-                b.y as f32 + b.height as f32 / 2.0,
-            )
-        };
+        let center = |b: &FaceBox| Rect::from_box(b).center();
         let ((ex, ey), (mx, my)) = (center(&expected), center(matched));
         let apart = (ex - mx).hypot(ey - my);
         apart <= (matched.width as f32 / 8.0).max(8.0)

@@ -413,16 +413,13 @@ impl Analyzer {
         faces: &mut RoundFaces,
     ) -> Result<(), BackendError> {
         // The first frame's weak detections wait for the second: no motion to check yet.
-        if self.motion_pair().is_none() {
+        if self.pending_weak.is_empty() || self.motion_pair().is_none() {
             return Ok(());
         }
         let pending = std::mem::take(&mut self.pending_weak);
         let Some(motion) = self.motion_pair() else {
             return Ok(());
         };
-        if pending.is_empty() {
-            return Ok(());
-        }
         let mut weak = self.search().find_weak_again(frame, &pending);
         weak.retain(|(b, _)| !overlaps_any(b, &faces.boxes));
         self.search()
