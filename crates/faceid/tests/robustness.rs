@@ -178,6 +178,59 @@ fn weights_that_are_not_dlibs_are_refused() {
     assert!(text.contains("not a usable dlib model file"), "{text}");
 }
 
+#[test]
+fn unusable_weights_are_an_error_in_a_live_stream_too() {
+    // Live, the weights are read on a thread while the first frames pass through: starting
+    // succeeds, and the weights' error still reaches the bus, with what to do.
+    init();
+    let dir = tempfile::tempdir().unwrap();
+    for f in [
+        faceid_dlib::weights::LANDMARKS_FILE,
+        faceid_dlib::weights::ENCODER_FILE,
+    ] {
+        std::fs::write(dir.path().join(f), b"this is not a dlib model").unwrap();
+    }
+    let photo = decode(&samples().join("bbt/_group/bbt2.jpg"));
+    let info = gst_video::VideoInfo::from_caps(photo.caps().unwrap()).unwrap();
+    let (pipeline, src, sink) = obs_filter_pipeline(
+        &info,
+        &format!(
+            "faceidoverlay model=\"{}\" models-dir=\"{}\"",
+            bbt_model().display(),
+            dir.path().display()
+        ),
+    );
+    pipeline
+        .set_state(gst::State::Playing)
+        .expect("the weights' files are there, so the element starts");
+    for i in 0..300u64 {
+        let mut buffer = photo.buffer().unwrap().copy();
+        buffer
+            .get_mut()
+            .unwrap()
+            .set_pts(gst::ClockTime::from_mseconds(i * 33));
+        if src.push_buffer(buffer).is_err()
+            || sink
+                .try_pull_sample(gst::ClockTime::from_seconds(5))
+                .is_none()
+        {
+            break;
+        }
+    }
+    let error = pipeline
+        .bus()
+        .unwrap()
+        .timed_pop_filtered(gst::ClockTime::from_seconds(10), &[gst::MessageType::Error])
+        .expect("an error on the bus");
+    let gst::MessageView::Error(error) = error.view() else {
+        unreachable!()
+    };
+    let text = error.error().to_string();
+    assert!(text.contains("not a usable dlib model file"), "{text}");
+    assert!(text.contains("fetch-weights.sh"), "{text}");
+    pipeline.set_state(gst::State::Null).unwrap();
+}
+
 /// The pipeline obs-gstreamer's filter builds around the user's `filter` ("faceidoverlay
 /// ..."), for frames like `info`: appsrc with framerate 0/1, push one frame, pull it, repeat.
 fn obs_filter_pipeline(

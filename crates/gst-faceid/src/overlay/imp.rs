@@ -63,9 +63,10 @@ struct State {
     /// The settings the analyzer was last configured with: property changes are applied once,
     /// not on every frame.
     applied: Settings,
-    /// What decides the live mode by itself (`latency-budget=-1`), and what the analyzer was
-    /// last configured with; `None` until the first buffer asked upstream whether it is live.
-    stream: Option<Stream>,
+    /// Whether upstream is live, `None` until the first buffer asked.
+    stream: Option<bool>,
+    /// What decided the live mode by itself (`latency-budget=-1`) when the analyzer was last
+    /// configured.
     applied_stream: Stream,
     info: Option<gst_video::VideoInfo>,
     frames: u64,
@@ -75,10 +76,83 @@ struct State {
     panic_for_test: bool,
 }
 
+impl State {
+    /// Reads the dlib weights (0.1-0.3 s) and makes the analyzer: on the `faceid-weights`
+    /// thread that `start()` spawns.
+    fn new(
+        model_path: PathBuf,
+        model: Model,
+        classifier: Classifier,
+        settings: Settings,
+    ) -> Result<State, gst::ErrorMessage> {
+        let weights = Weights::load(&settings.weights_config())
+            .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ("{e}")))?;
+        model.check_encoder(weights.encoder_id()).map_err(|e| {
+            gst::error_msg!(
+                gst::ResourceError::OpenRead,
+                ("Model {}: {e}", model_path.display())
+            )
+        })?;
+        gst::info!(
+            CAT,
+            "Loaded model {} with {} people",
+            model_path.display(),
+            model.labels.len()
+        );
+        let mut analyzer = Analyzer::new(
+            Box::new(DlibBackend::new(weights.clone())),
+            classifier,
+            settings.analyzer_config(&Stream::default()),
+        );
+        if settings.latency_budget > 0 && settings.tracking {
+            // The live mode is asked for: its workers make their detectors now, so the first
+            // frames' search does not wait for them. Chosen from the stream (-1), they start
+            // on the first live frame.
+            analyzer
+                .start_worker()
+                .map_err(|e| gst::error_msg!(gst::CoreError::Failed, ("{e}")))?;
+        }
+        Ok(State {
+            analyzer,
+            weights,
+            model_path,
+            loading: None,
+            model_unknown_distance: model.unknown_distance,
+            model_margin: model.margin,
+            applied: settings,
+            stream: None,
+            applied_stream: Stream::default(),
+            info: None,
+            frames: 0,
+            #[cfg(feature = "test-hooks")]
+            panic_for_test: std::env::var_os("FACEID_TEST_PANIC")
+                .is_some_and(|v| v == "faceidoverlay"),
+        })
+    }
+}
+
+/// From `start()` until the dlib weights are read. OBS starts its filter pipeline on its video
+/// thread, and reading the weights there froze it for 0.1-0.3 s, so they are read on a thread
+/// of their own. A synchronous stream's first frame waits for them; a live one's frames pass
+/// through undrawn meanwhile (a few frames, as after a cut).
+struct Loading {
+    ready: Receiver<Result<State, gst::ErrorMessage>>,
+    info: Option<gst_video::VideoInfo>,
+    /// Whether the stream is analysed live, once the first frame has asked.
+    live: Option<bool>,
+    /// Frames passed through while loading.
+    frames: u64,
+}
+
+enum Phase {
+    Loading(Loading),
+    Running(Box<State>),
+}
+
 #[derive(Default)]
 pub struct FaceIdOverlay {
     settings: Mutex<Settings>,
-    state: Mutex<Option<State>>,
+    state: Mutex<Option<Phase>>,
     /// Downstream reported a late frame (QoS): a sink syncing to the clock is waiting.
     sink_late: AtomicBool,
 }
@@ -99,17 +173,8 @@ impl FaceIdOverlay {
     /// own, used from the frame after it is ready), thresholds, detection.
     fn apply_settings(&self, state: &mut State, settings: &Settings) {
         self.take_loaded_model(state, settings);
-        let mut stream = *state.stream.get_or_insert_with(|| Stream {
-            live_source: self.upstream_is_live(),
-            ..Stream::default()
-        });
-        stream.sink_late = self.sink_late.load(Ordering::Relaxed);
-        if let Some(info) = &state.info {
-            let fps = info.fps();
-            stream.variable_framerate = fps.numer() == 0;
-            stream.frame_ms = (fps.numer() > 0)
-                .then(|| (1000 * fps.denom() as u64 / fps.numer() as u64).clamp(1, 1000) as u32);
-        }
+        let live_source = *state.stream.get_or_insert_with(|| self.upstream_is_live());
+        let stream = self.stream(live_source, state.info.as_ref());
         if *settings == state.applied && stream == state.applied_stream {
             return;
         }
@@ -151,6 +216,80 @@ impl FaceIdOverlay {
                 },
                 settings.latency_budget
             );
+        }
+    }
+
+    /// What decides the live mode by itself (`latency-budget=-1`).
+    fn stream(&self, live_source: bool, info: Option<&gst_video::VideoInfo>) -> Stream {
+        let mut stream = Stream {
+            live_source,
+            sink_late: self.sink_late.load(Ordering::Relaxed),
+            ..Stream::default()
+        };
+        if let Some(info) = info {
+            let fps = info.fps();
+            stream.variable_framerate = fps.numer() == 0;
+            stream.frame_ms = (fps.numer() > 0)
+                .then(|| (1000 * fps.denom() as u64 / fps.numer() as u64).clamp(1, 1000) as u32);
+        }
+        stream
+    }
+
+    /// The analyzer once the weights are read: `None` while a live stream's frames pass
+    /// through; a synchronous stream waits for them.
+    fn take_started(
+        &self,
+        loading: &mut Loading,
+        settings: &Settings,
+        pts: Option<gst::ClockTime>,
+    ) -> Result<Option<State>, gst::FlowError> {
+        let live = *loading.live.get_or_insert_with(|| {
+            let stream = self.stream(self.upstream_is_live(), loading.info.as_ref());
+            settings.tracking && settings.latency_budget_ms(&stream) > 0
+        });
+        let stopped = || {
+            Err(gst::error_msg!(
+                gst::CoreError::Failed,
+                ("The thread reading the dlib weights stopped")
+            ))
+        };
+        let result = if live {
+            match loading.ready.try_recv() {
+                Ok(result) => result,
+                Err(TryRecvError::Empty) => {
+                    if settings.post_messages {
+                        self.post_results(FrameFaces {
+                            frame: loading.frames,
+                            timestamp: pts,
+                            faces: Vec::new(),
+                        });
+                    }
+                    loading.frames += 1;
+                    return Ok(None);
+                }
+                Err(TryRecvError::Disconnected) => stopped(),
+            }
+        } else {
+            loading.ready.recv().unwrap_or_else(|_| stopped())
+        };
+        match result {
+            Ok(mut state) => {
+                if loading.frames > 0 {
+                    gst::info!(
+                        CAT,
+                        imp = self,
+                        "dlib weights read; {} live frames passed through undrawn meanwhile",
+                        loading.frames
+                    );
+                }
+                state.info = loading.info.take();
+                state.frames = loading.frames;
+                Ok(Some(state))
+            }
+            Err(msg) => {
+                self.post_error_message(msg);
+                Err(gst::FlowError::Error)
+            }
         }
     }
 
@@ -309,10 +448,12 @@ impl ObjectImpl for FaceIdOverlay {
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         if pspec.name() == "live" {
-            return lock(&self.state)
-                .as_ref()
-                .is_some_and(|s| s.analyzer.is_live())
-                .to_value();
+            return match lock(&self.state).as_ref() {
+                Some(Phase::Running(state)) => state.analyzer.is_live(),
+                Some(Phase::Loading(loading)) => loading.live == Some(true),
+                None => false,
+            }
+            .to_value();
         }
         lock(&self.settings).get(pspec.name())
     }
@@ -367,6 +508,8 @@ impl BaseTransformImpl for FaceIdOverlay {
                 ("No model set: set the model property to a file made by faceidtrain or `faceid train`")
             ));
         };
+        // What can be checked in a millisecond is checked here, so a wrong path fails the state
+        // change; the weights are read on a thread (see `Loading`).
         let weights_config = settings.weights_config();
         gst::info!(
             CAT,
@@ -374,46 +517,29 @@ impl BaseTransformImpl for FaceIdOverlay {
             "dlib weights from {}",
             weights_config.dir.display()
         );
-        let weights = Weights::load(&weights_config)
+        weights_config
+            .check_files()
             .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ("{e}")))?;
-        let model = load_model(&model_path, &weights)
-            .map_err(|msg| gst::error_msg!(gst::ResourceError::OpenRead, ("{msg}")))?;
-        gst::info!(
-            CAT,
-            imp = self,
-            "Loaded model {} with {} people",
-            model_path.display(),
-            model.labels.len()
-        );
-        let mut analyzer = Analyzer::new(
-            Box::new(DlibBackend::new(weights.clone())),
-            self.classifier_for(&model, &settings),
-            settings.analyzer_config(&Stream::default()),
-        );
-        if settings.latency_budget > 0 && settings.tracking {
-            // The live mode is asked for: its workers make their detectors now (about a
-            // second, on their own threads), so the first frames' search does not wait for
-            // them. Chosen from the stream (-1), they start on the first live frame.
-            analyzer
-                .start_worker()
-                .map_err(|e| gst::error_msg!(gst::CoreError::Failed, ("{e}")))?;
-        }
-        *lock(&self.state) = Some(State {
-            analyzer,
-            weights,
-            model_path,
-            loading: None,
-            model_unknown_distance: model.unknown_distance,
-            model_margin: model.margin,
-            applied: settings,
-            stream: None,
-            applied_stream: Stream::default(),
+        let model = Model::load(&model_path).map_err(|e| {
+            gst::error_msg!(
+                gst::ResourceError::OpenRead,
+                ("Could not load model {}: {e}", model_path.display())
+            )
+        })?;
+        let (tx, ready) = std::sync::mpsc::channel();
+        let classifier = self.classifier_for(&model, &settings);
+        std::thread::Builder::new()
+            .name("faceid-weights".into())
+            .spawn(move || {
+                let _ = tx.send(State::new(model_path, model, classifier, settings));
+            })
+            .map_err(|e| gst::error_msg!(gst::CoreError::Failed, ("No thread: {e}")))?;
+        *lock(&self.state) = Some(Phase::Loading(Loading {
+            ready,
             info: None,
+            live: None,
             frames: 0,
-            #[cfg(feature = "test-hooks")]
-            panic_for_test: std::env::var_os("FACEID_TEST_PANIC")
-                .is_some_and(|v| v == "faceidoverlay"),
-        });
+        }));
         Ok(())
     }
 
@@ -446,7 +572,7 @@ impl BaseTransformImpl for FaceIdOverlay {
             gst::EventView::FlushStop(_)
                 | gst::EventView::StreamStart(_)
                 | gst::EventView::Segment(_)
-        ) && let Some(state) = lock(&self.state).as_mut()
+        ) && let Some(Phase::Running(state)) = lock(&self.state).as_mut()
         {
             // A seek (flushing, or a segment seek that loops without a flush) or a new stream:
             // tracks do not continue across it.
@@ -461,8 +587,17 @@ impl BaseTransformImpl for FaceIdOverlay {
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         let settings = lock(&self.settings).clone();
         let mut state_guard = lock(&self.state);
-        let Some(state) = state_guard.as_mut() else {
+        let Some(phase) = state_guard.as_mut() else {
             gst::element_imp_error!(self, gst::CoreError::Failed, ("Not started"));
+            return Err(gst::FlowError::Error);
+        };
+        if let Phase::Loading(loading) = phase {
+            let Some(state) = self.take_started(loading, &settings, buffer.pts())? else {
+                return Ok(gst::FlowSuccess::Ok);
+            };
+            *phase = Phase::Running(Box::new(state));
+        }
+        let Phase::Running(state) = phase else {
             return Err(gst::FlowError::Error);
         };
         let Some(info) = state.info.clone() else {
@@ -538,10 +673,14 @@ impl VideoFilterImpl for FaceIdOverlay {
             in_info.format()
         );
         match lock(&self.state).as_mut() {
-            Some(state) => {
+            Some(Phase::Running(state)) => {
                 // New caps (size change): boxes of the old size mean nothing.
                 state.analyzer.reset();
                 state.info = Some(in_info.clone());
+                Ok(())
+            }
+            Some(Phase::Loading(loading)) => {
+                loading.info = Some(in_info.clone());
                 Ok(())
             }
             None => Err(gst::loggable_error!(CAT, "Caps set before start")),
