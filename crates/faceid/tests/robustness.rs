@@ -155,9 +155,8 @@ fn a_directory_as_output_is_an_error_not_a_crash() {
     assert!(!text.is_empty(), "writing a model over a folder must fail");
 }
 
-#[test]
-fn weights_that_are_not_dlibs_are_refused() {
-    init();
+/// A models-dir whose weight files are there but are not dlib's.
+fn weights_that_are_not_dlibs() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for f in [
         faceid_dlib::weights::LANDMARKS_FILE,
@@ -165,6 +164,13 @@ fn weights_that_are_not_dlibs_are_refused() {
     ] {
         std::fs::write(dir.path().join(f), b"this is not a dlib model").unwrap();
     }
+    dir
+}
+
+#[test]
+fn weights_that_are_not_dlibs_are_refused() {
+    init();
+    let dir = weights_that_are_not_dlibs();
     let pipeline = gst::parse::launch(&format!(
         "videotestsrc num-buffers=1 ! video/x-raw,format=BGRx ! faceidoverlay model=\"{}\" models-dir=\"{}\" ! fakesink",
         bbt_model().display(),
@@ -183,13 +189,7 @@ fn unusable_weights_are_an_error_in_a_live_stream_too() {
     // Live, the weights are read on a thread while the first frames pass through: starting
     // succeeds, and the weights' error still reaches the bus, with what to do.
     init();
-    let dir = tempfile::tempdir().unwrap();
-    for f in [
-        faceid_dlib::weights::LANDMARKS_FILE,
-        faceid_dlib::weights::ENCODER_FILE,
-    ] {
-        std::fs::write(dir.path().join(f), b"this is not a dlib model").unwrap();
-    }
+    let dir = weights_that_are_not_dlibs();
     let photo = decode(&samples().join("bbt/_group/bbt2.jpg"));
     let info = gst_video::VideoInfo::from_caps(photo.caps().unwrap()).unwrap();
     let (pipeline, src, sink) = obs_filter_pipeline(
