@@ -9,6 +9,7 @@ use std::process::Command;
 use common::*;
 use faceid_core::geometry::FaceBox;
 use faceid_core::model::{Classifier, Model};
+use faceid_core::report::evaluation::{parse_lines, score_clip_with_confusion};
 use faceid_core::video::identity::name_jointly;
 use faceid_dlib::{FacePipeline, Weights, WeightsConfig, resolve_models_dir};
 
@@ -61,13 +62,60 @@ fn with_5_photos_a_member_more_faces_are_named_than_before() {
     // Before: named_ok 0.485, wrong_name 0.050. Before the hub offsets 0.591 with 0.078
     // wrong (two of suga's shots took jhope's name: jhope's mean lies amid the group's); now
     // 0.557 with none wrong: suga stays unknown; with a track's margin shrinking with its
-    // encodings 0.606, none wrong. The 0.70 is not reached (ARCHITECTURE.md).
-    assert!(figure(&s, "named_ok") >= 0.58, "{out}");
+    // encodings 0.606, none wrong; 0.540 since a face farther from its best match than the
+    // members' own photos needs a clearer lead (an rm shot 0.45 from his mean, 0.024 ahead of
+    // the runner-up, is left unknown, as strangers of the group's kind are). The 0.70
+    // is not reached (ARCHITECTURE.md).
+    assert!(figure(&s, "named_ok") >= 0.52, "{out}");
     assert!(figure(&s, "wrong_name") <= 0.02, "{out}");
     assert!(
         out.contains("nobody was given another person's name"),
         "{out}"
     );
+}
+
+#[test]
+fn a_member_missing_from_the_model_is_seldom_given_another_members_name() {
+    // A fan who trains on six of the seven members: the seventh is a stranger of the group's
+    // own kind, who looks like the group rather than like one member.
+    let dir = tempfile::tempdir().unwrap();
+    let six = dir.path().join("six");
+    std::fs::create_dir(&six).unwrap();
+    let train = kpop("bts_mv_720p-train");
+    for member in ["jhope", "jimin", "jin", "jungkook", "rm", "v"] {
+        std::os::unix::fs::symlink(train.join(member), six.join(member)).unwrap();
+    }
+    let model = dir.path().join("six.faceid");
+    train_folder(&six, &model);
+    let detections = dir.path().join("faces.jsonl");
+    faceid_succeeds(
+        faceid_command()
+            .arg("annotate")
+            .arg(kpop("bts_mv_720p.mp4"))
+            .arg("-m")
+            .arg(&model)
+            .arg("--no-video")
+            .arg("--detections")
+            .arg(&detections),
+    );
+    let read = |p: &Path| parse_lines(&std::fs::read_to_string(p).unwrap()).unwrap();
+    let gt = read(&kpop("bts_mv_720p.gt.jsonl"));
+    let (_, confusion) = score_clip_with_confusion(&gt, &read(&detections), 0.3);
+    let suga_faces = gt
+        .values()
+        .flatten()
+        .filter(|f| f.label.as_deref() == Some("suga"))
+        .count();
+    let named: usize = confusion
+        .mix_ups()
+        .iter()
+        .filter(|(truth, _, _)| truth == "suga")
+        .map(|(_, _, n)| n)
+        .sum();
+    // 0.46 of his faces got a member's name (mostly jhope's) before a face farther from a
+    // member than the members' own photos needed a clearer lead; 0.18 since.
+    let share = named as f64 / suga_faces as f64;
+    assert!(share <= 0.3, "{named} of suga's {suga_faces} faces named");
 }
 
 #[test]

@@ -73,6 +73,11 @@ pub struct Classifier {
     /// Per label: how much nearer than usual the other people's photos lie to this mean, in
     /// whitened distance (see [`hub_offsets`]); added to every distance to it.
     hub_offsets: Vec<f32>,
+    /// How far from their own mean the model's people's photos lie (whitened, with the hub
+    /// offset; see [`own_spread`]): a face farther than this from its best match needs a lead
+    /// over the runner-up in proportion to its distance ([`MARGIN_REFERENCE_DISTANCE`]).
+    /// Infinite when the model has too few photos to say.
+    own_spread: f32,
     unknown_distance: f32,
     blur_penalty: f32,
     margin: f32,
@@ -140,10 +145,12 @@ impl Classifier {
             })
             .collect();
         let hub_offsets = hub_offsets(&white, &centroids);
+        let own_spread = own_spread(&white, &centroids, &hub_offsets);
         Classifier {
             labels: model.labels.clone(),
             whitening,
             hub_offsets,
+            own_spread,
             centroids,
             per_label: matrices(&|s| Some(&s.encoding)),
             per_label_blurred: matrices(&|s| s.motion_blurred.as_ref()),
@@ -235,7 +242,15 @@ impl Classifier {
             .map(|i| distances[i])
             .next()
             .unwrap_or(f32::INFINITY);
-        let margin = runner_up - distances.get(best).copied().unwrap_or(f32::INFINITY);
+        let nearest = distances.get(best).copied().unwrap_or(f32::INFINITY);
+        let margin = runner_up - nearest;
+        // A face farther from the person than their own photos lie needs a clearer lead, and
+        // does not get a track's smaller one: the margin in proportion to its distance.
+        let required_margin = if nearest > self.own_spread {
+            required_margin.max(self.margin * nearest / MARGIN_REFERENCE_DISTANCE)
+        } else {
+            required_margin
+        };
         let scores = confidences(&distances);
         let (sharp, blurred) = self.nearest_distances(encoding, best);
         let distance = sharp.min(blurred);
@@ -298,6 +313,46 @@ fn hub_offsets(white: &[(usize, Encoding)], centroids: &[Encoding]) -> Vec<f32> 
         .iter()
         .map(|m| m.map_or(0.0, |m| overall - m))
         .collect()
+}
+
+/// The share of the model's photos whose leave-one-out distance [`own_spread`] stays within.
+pub const OWN_SPREAD_QUANTILE: f32 = 0.95;
+/// Fewest leave-one-out distances [`own_spread`] is measured from; fewer: no limit.
+pub const MIN_SPREAD_SAMPLES: usize = 10;
+/// The distance from a person's mean at which a face needs the model's margin as it is; beyond
+/// the model's own spread, a face at distance `d` needs `margin * d / MARGIN_REFERENCE_DISTANCE`
+/// (a tenth of `d` with the default margin: a ratio test).
+pub const MARGIN_REFERENCE_DISTANCE: f32 = 0.3;
+
+/// How far the model's people's own photos lie from their person's mean, as a new photo of
+/// theirs would: each sharp photo's whitened distance to the mean of the person's *other*
+/// photos, scaled to the distance a new photo has to the mean of all `n` (together:
+/// `|photo - mean| * sqrt((n + 1) / (n - 1))`), plus the person's hub offset; the
+/// [`OWN_SPREAD_QUANTILE`] of those over every person with at least two photos. Infinite with
+/// fewer than [`MIN_SPREAD_SAMPLES`].
+fn own_spread(white: &[(usize, Encoding)], centroids: &[Encoding], hub_offsets: &[f32]) -> f32 {
+    let mut photos = vec![0usize; centroids.len()];
+    for (label, _) in white {
+        if let Some(n) = photos.get_mut(*label) {
+            *n += 1;
+        }
+    }
+    let mut distances: Vec<f32> = white
+        .iter()
+        .filter(|(label, _)| photos[*label] >= 2)
+        .map(|(label, e)| {
+            let n = photos[*label] as f32;
+            crate::encoding::distance(e, &centroids[*label]) * ((n + 1.0) / (n - 1.0)).sqrt()
+                + hub_offsets[*label]
+        })
+        .filter(|d| d.is_finite())
+        .collect();
+    if distances.len() < MIN_SPREAD_SAMPLES {
+        return f32::INFINITY;
+    }
+    distances.sort_by(f32::total_cmp);
+    let at = ((distances.len() - 1) as f32 * OWN_SPREAD_QUANTILE).round() as usize;
+    distances[at.min(distances.len() - 1)]
 }
 
 /// Distance from `encoding` to the nearest row of `points` (linfa-nn linear search; models hold

@@ -559,6 +559,72 @@ mod tests {
         assert_eq!(classifier.classify(&own).label(), Some(4));
     }
 
+    /// Three people 0.35 apart (means 0.25 along axes 0, 1, 2), `photos` each, every photo
+    /// 0.05 off its mean in a direction of its own: their own photos lie about 0.05 from the
+    /// rest of theirs. Plain distances (no whitening), no hub offsets (symmetric).
+    fn three_people(photos: usize) -> Model {
+        let mut samples = Vec::new();
+        for label in 0..3 {
+            for k in 0..photos {
+                let mut e = [0.0f32; ENCODING_DIM];
+                e[label] = 0.25;
+                e[10 + label * photos + k] = 0.05;
+                samples.push(Sample {
+                    label,
+                    encoding: e,
+                    source: format!("{label}-{k}.jpg"),
+                    motion_blurred: None,
+                });
+            }
+        }
+        Model {
+            labels: ["jin", "jungkook", "v"].map(String::from).to_vec(),
+            samples,
+            left_out: Vec::new(),
+            encoder: encoder(),
+            unknown_distance: 0.8,
+            blur_penalty: 0.0,
+            shrinkage: 1.0,
+            margin: DEFAULT_MARGIN,
+        }
+    }
+
+    /// A face `lean` of the way from jin's mean towards jungkook's, and `off` away from all
+    /// three in a direction of its own (a stranger of the group's kind lies off the group).
+    fn leaning_face(towards_jungkook: f32, off: f32) -> Encoding {
+        let mut e = [0.0f32; ENCODING_DIM];
+        e[0] = 0.2;
+        e[1] = towards_jungkook;
+        e[100] = off;
+        e
+    }
+
+    #[test]
+    fn a_face_farther_than_a_persons_own_photos_needs_a_clearer_lead() {
+        let classifier = Classifier::new(&three_people(6));
+        // 0.39 from jin, 0.41 from jungkook: a lead of 0.025 over the runner-up, enough for
+        // the mean of a track's 8 encodings (0.03 / 8^(1/4) = 0.018), but the face is eight
+        // times as far from jin as his own photos are: it needs a tenth of its distance.
+        let stranger = leaning_face(0.16, 0.35);
+        let alone = classifier.classify(&stranger);
+        assert!((alone.distances[0] - 0.39).abs() < 0.01, "{alone:?}");
+        assert!((alone.margin - 0.025).abs() < 0.003, "{alone:?}");
+        assert_eq!(classifier.classify_mean_of(&stranger, 8).label(), None);
+        // As far, with a lead of 0.06: jin.
+        let clear = leaning_face(0.1, 0.35);
+        assert!(classifier.classify(&clear).margin > 0.055);
+        assert_eq!(classifier.classify_mean_of(&clear, 8).label(), Some(0));
+        assert_eq!(classifier.classify(&clear).label(), Some(0));
+        // Margin 0 is "always the nearest", far or not.
+        let mut nearest = classifier.clone();
+        nearest.set_margin(0.0);
+        assert_eq!(nearest.classify(&stranger).label(), Some(0));
+        // Two photos a person (6 leave-one-out distances) say too little about their spread:
+        // the track's margin as before.
+        let few = Classifier::new(&three_people(2));
+        assert_eq!(few.classify_mean_of(&stranger, 8).label(), Some(0));
+    }
+
     #[test]
     fn round_trips_through_bytes_and_disk() {
         let model = toy_model();
