@@ -62,11 +62,8 @@ fn with_5_photos_a_member_more_faces_are_named_than_before() {
     // Before: named_ok 0.485, wrong_name 0.050. Before the hub offsets 0.591 with 0.078
     // wrong (two of suga's shots took jhope's name: jhope's mean lies amid the group's); now
     // 0.557 with none wrong: suga stays unknown; with a track's margin shrinking with its
-    // encodings 0.606, none wrong; 0.540 since a face farther from its best match than the
-    // members' own photos needs a clearer lead (an rm shot 0.45 from his mean, 0.024 ahead of
-    // the runner-up, is left unknown, as strangers of the group's kind are). The 0.70
-    // is not reached (ARCHITECTURE.md).
-    assert!(figure(&s, "named_ok") >= 0.52, "{out}");
+    // encodings 0.606, none wrong. The 0.70 is not reached (ARCHITECTURE.md).
+    assert!(figure(&s, "named_ok") >= 0.58, "{out}");
     assert!(figure(&s, "wrong_name") <= 0.02, "{out}");
     assert!(
         out.contains("nobody was given another person's name"),

@@ -244,21 +244,25 @@ impl Classifier {
             .unwrap_or(f32::INFINITY);
         let nearest = distances.get(best).copied().unwrap_or(f32::INFINITY);
         let margin = runner_up - nearest;
+        let (sharp, blurred) = self.nearest_distances(encoding, best);
+        let like_motion_blur = blurred < sharp;
         // A face farther from the person than their own photos lie needs a clearer lead, and
-        // does not get a track's smaller one: the margin in proportion to its distance.
-        let required_margin = if nearest > self.own_spread {
+        // does not get a track's smaller one: the margin in proportion to its distance. Not a
+        // smeared face (nearer a motion-blurred copy than a sharp photo): the blur alone puts it
+        // far from every sharp mean, and the model's blur penalty is its guard.
+        let far = nearest > self.own_spread && !like_motion_blur;
+        let required_margin = if far {
             required_margin.max(self.margin * nearest / MARGIN_REFERENCE_DISTANCE)
         } else {
             required_margin
         };
         let scores = confidences(&distances);
-        let (sharp, blurred) = self.nearest_distances(encoding, best);
         let distance = sharp.min(blurred);
         Prediction {
             best,
             known: distance <= self.unknown_distance,
             ambiguous: margin.is_nan() || margin < required_margin,
-            like_motion_blur: blurred < sharp,
+            like_motion_blur,
             confidence: scores.get(best).copied().unwrap_or(0.0),
             distance,
             margin,
