@@ -5,12 +5,13 @@
 #   data/real/fresh-off-the-boat-720p.mp4   an 82 s TV scene of an East Asian family of six
 #   data/kpop/bts/<member>/                 171 photos of the 7 BTS members
 # It runs, in WORK (default /tmp/faceid-strangers):
-#   1. the TV scene through the bts15 and bts sample models: the share of its faces named;
+#   1. the TV scene through the bts15, bts and bbt sample models: the share of its faces named;
 #   2. faceid discover on the scene (no model): crops of the family, one folder per person;
 #   3. for 3 shuffles of the BTS photos, clips made with make_mv.py (15 and 8 training photos a
 #      member) with the family's crops as extras (ground truth "unknown"), a model trained on
-#      each clip's training folder, and score.py: members' named_ok and wrong_name, and the
-#      share of the extras' faces given a name (named_as_others "unknown").
+#      each clip's training folder, and score.py: the clip's named_ok (an extra left unnamed
+#      counts as right) and wrong_name (over the faces given a name), and the share of the
+#      extras' faces given a name (named_as_others "unknown").
 # Needs make_mv.py's Python packages (its docstring: face_recognition, opencv, numpy) and ffmpeg.
 # The family's crops, the galleries and the clips are kept in WORK: a second run (another build)
 # scores the same clips. About 15 minutes the first time, 5 after.
@@ -37,8 +38,10 @@ for line in open(sys.argv[1]):
 print("%.3f of %d faces" % (named / max(n, 1), n))' "$1"
 }
 
-for m in bts15 bts; do
-  $bin train $kpop/${m}_mv_720p-train -o "$work/$m.faceid" >/dev/null 2>&1
+for m in bts15 bts bbt; do
+  train=$kpop/${m}_mv_720p-train
+  [ $m = bbt ] && train=samples/clips/bbt_mv_720p-train # a Western cast, for comparison
+  $bin train "$train" -o "$work/$m.faceid" >/dev/null 2>&1
   $bin annotate "$scene" -m "$work/$m.faceid" --no-video --detections "$work/scene-$m.jsonl" >/dev/null 2>&1
   echo "TV scene, $m model: named $(named_share "$work/scene-$m.jsonl")"
 done
@@ -74,6 +77,6 @@ PY
     $bin train "$clip-train" -o "$clip.faceid" >/dev/null 2>&1
     $bin annotate "$clip.mp4" -m "$clip.faceid" --no-video --detections "$clip.jsonl" >/dev/null 2>&1
     python3 scripts/score.py "$clip.gt.jsonl" "$clip.jsonl" --named-as-others unknown |
-      python3 -c 'import json,sys; d=json.load(sys.stdin); print(sys.argv[1], "members named_ok %.3f, wrong_name %.3f; extras named %.3f" % (d["named_ok"], d["wrong_name"], d["named_as_others"]))' "s${s}_k$k"
+      python3 -c 'import json,sys; d=json.load(sys.stdin); print(sys.argv[1], "named_ok %.3f, wrong_name %.3f; extras named %.3f" % (d["named_ok"], d["wrong_name"], d["named_as_others"]))' "s${s}_k$k"
   done
 done

@@ -247,21 +247,29 @@ impl Classifier {
         let (sharp, blurred) = self.nearest_distances(encoding, best);
         let like_motion_blur = blurred < sharp;
         // A face farther from the person than their own photos lie needs a clearer lead, and
-        // does not get a track's smaller one: the margin in proportion to its distance. Not a
-        // smeared face (nearer a motion-blurred copy than a sharp photo): the blur alone puts it
-        // far from every sharp mean, and the model's blur penalty is its guard.
+        // does not get a track's smaller one: the margin in proportion to its distance, over
+        // every other person, those given to other faces of the frame included (a stranger
+        // as near someone elsewhere on screen is not this person for that). Not a smeared
+        // face (nearer a motion-blurred copy than a sharp photo): the blur alone puts it far
+        // from every sharp mean, and the model's blur penalty is its guard.
         let far = nearest > self.own_spread && !like_motion_blur;
-        let required_margin = if far {
-            required_margin.max(self.margin * nearest / MARGIN_REFERENCE_DISTANCE)
-        } else {
-            required_margin
-        };
+        let lead_over_everyone = order
+            .iter()
+            .copied()
+            .filter(|&i| i != best)
+            .map(|i| distances[i])
+            .next()
+            .unwrap_or(f32::INFINITY)
+            - nearest;
+        let unclear_far = far
+            && self.margin > 0.0
+            && lead_over_everyone < self.margin * nearest / MARGIN_REFERENCE_DISTANCE;
         let scores = confidences(&distances);
         let distance = sharp.min(blurred);
         Prediction {
             best,
             known: distance <= self.unknown_distance,
-            ambiguous: margin.is_nan() || margin < required_margin,
+            ambiguous: margin.is_nan() || margin < required_margin || unclear_far,
             like_motion_blur,
             confidence: scores.get(best).copied().unwrap_or(0.0),
             distance,

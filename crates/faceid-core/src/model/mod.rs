@@ -615,6 +615,14 @@ mod tests {
         assert!(classifier.classify(&clear).margin > 0.055);
         assert_eq!(classifier.classify_mean_of(&clear, 8).label(), Some(0));
         assert_eq!(classifier.classify(&clear).label(), Some(0));
+        // Beside jungkook himself, the same face is still not jin: that jungkook is elsewhere
+        // on screen says nothing about whether a stranger is jin.
+        let mut jungkook = [0.0f32; ENCODING_DIM];
+        jungkook[1] = 0.25;
+        let frame =
+            crate::video::identity::name_jointly(&classifier, &[stranger, jungkook], &[8, 8]);
+        assert_eq!(frame[1].label(), Some(1));
+        assert_eq!(frame[0].label(), None, "{:?}", frame[0]);
         // Margin 0 is "always the nearest", far or not.
         let mut nearest = classifier.clone();
         nearest.set_margin(0.0);
