@@ -495,6 +495,20 @@ impl Tracker {
         }
     }
 
+    /// Gives a track that has no measured velocity yet (a new one) `velocity`, in pixels per
+    /// frame: how a face found on an earlier frame moved until it was found again. A track
+    /// with a velocity keeps its own. Returns whether the velocity was taken.
+    pub(crate) fn seed_velocity(&mut self, id: TrackId, velocity: (f32, f32)) -> bool {
+        match self.tracks.iter_mut().find(|t| t.id == id) {
+            Some(t) if !t.has_velocity && velocity.0.is_finite() && velocity.1.is_finite() => {
+                t.velocity = velocity;
+                t.has_velocity = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The detector missed this track's face in the round just passed to [`Tracker::update`],
     /// but the face was found at `rect` by its appearance: the track moves there, its velocity
     /// follows, and the miss is forgiven. Counted in

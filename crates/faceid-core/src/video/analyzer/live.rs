@@ -196,7 +196,8 @@ impl Analyzer {
         let Some((frame_number, mut found)) = self.arrived.take() else {
             return;
         };
-        let same_frame = frame_number == self.schedule.frames();
+        let frames_since = self.schedule.frames().saturating_sub(frame_number);
+        let same_frame = frames_since == 0;
         let mut boxes = std::mem::take(&mut found.boxes).into_iter();
         for b in boxes.by_ref() {
             let now = if same_frame {
@@ -211,6 +212,9 @@ impl Analyzer {
                 if !faces.boxes.iter().any(taken) && !faces.unsearched.iter().any(taken) {
                     if let Some(e) = found.encodings.get(&b) {
                         faces.encodings.insert(now, *e);
+                    }
+                    if let Some(v) = speed_between(b, now, frames_since) {
+                        faces.velocities.insert(now, v);
                     }
                     faces.boxes.push(now);
                 }
@@ -342,4 +346,19 @@ impl Analyzer {
         }
         Ok(())
     }
+}
+
+/// The speed, in pixels a frame, of a face found at `then` and `frames` frames later at `now`
+/// (their centres); `None` under 2 frames, where a detection's jitter of a few pixels would
+/// read as speed.
+fn speed_between(then: FaceBox, now: FaceBox, frames: u64) -> Option<(f32, f32)> {
+    if frames < 2 {
+        return None;
+    }
+    let ((x0, y0), (x1, y1)) = (
+        Rect::from_box(&then).center(),
+        Rect::from_box(&now).center(),
+    );
+    let frames = frames as f32;
+    Some(((x1 - x0) / frames, (y1 - y0) / frames))
 }

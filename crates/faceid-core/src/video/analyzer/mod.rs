@@ -181,6 +181,9 @@ struct TrackInfo {
 struct RoundFaces {
     boxes: Vec<FaceBox>,
     encodings: HashMap<FaceBox, Encoding>,
+    /// Live mode: the speed (pixels a frame) of faces of an arrived search, from where the
+    /// search found them to where they were found again; a new track starts with it.
+    velocities: HashMap<FaceBox, (f32, f32)>,
     /// Boxes of tracks not looked for (the budget ran out): their predicted place, neither
     /// encoded nor captured.
     unsearched: Vec<FaceBox>,
@@ -643,7 +646,7 @@ impl Analyzer {
                 Some(RoundFaces {
                     boxes: found.boxes,
                     encodings: found.encodings,
-                    unsearched: Vec::new(),
+                    ..RoundFaces::default()
                 })
             }
             // Live with nothing to follow: the full search goes to the worker, and this frame
@@ -672,6 +675,9 @@ impl Analyzer {
                 if let Some(id) = id {
                     self.track_info.entry(*id).or_default().template =
                         AppearanceTemplate::capture(frame, rect);
+                    if let Some(v) = faces.velocities.get(rect) {
+                        self.tracker.seed_velocity(*id, *v);
+                    }
                 }
             }
             let due = self.due_for_encoding(&ids, &faces);

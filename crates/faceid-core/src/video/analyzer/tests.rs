@@ -359,6 +359,40 @@ fn live_mode_follows_a_searched_face_that_moved_off_its_box_while_the_search_ran
     assert_eq!(r[0].rect, at(6));
 }
 
+#[test]
+fn live_mode_starts_a_searched_face_at_the_speed_it_moved_while_the_search_ran() {
+    // 6 px a frame. Found on frame 0, the search comes back on frame 6 and the face is found
+    // again there: 36 px on. The frames after, until the next detection round, only move
+    // the tracks by their speed: the new track's is the 6 px a frame it came, not zero (a
+    // soft face the local detection then missed stayed named on the wall it had passed).
+    let at = |n: u32| FaceBox::new(20 + 6 * n as i32, 30, 40, 40);
+    let backend = FakeBackend::new(move |n| {
+        vec![FakeFace {
+            rect: at(n),
+            ..face(0, AMY)
+        }]
+    });
+    let frame = |n: u32| frame_with_square(n, at(n));
+    backend.log().gate = Some(false);
+    let mut a = analyzer(&backend, 33);
+    for n in 0..6 {
+        analyze_data(&mut a, &frame(n)).unwrap();
+    }
+    backend.open_gate();
+    a.wait_for_worker().unwrap();
+    let r = analyze_data(&mut a, &frame(6)).unwrap();
+    assert_eq!(r[0].rect, at(6));
+    for n in 7..9 {
+        let r = analyze_data(&mut a, &frame(n)).unwrap();
+        assert_eq!(names(&r), vec![Some("amy".into())], "frame {n}");
+        assert!(
+            (r[0].rect.x - at(n).x).abs() <= 1,
+            "frame {n}: {:?}",
+            r[0].rect
+        );
+    }
+}
+
 /// The synchronous mode on a face that HOG finds only weakly (-0.5) in every frame, moving 4
 /// px a frame (so the picture changes where it is), with `encoding`: the names of frames
 /// 0 to 5.
