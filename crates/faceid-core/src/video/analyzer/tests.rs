@@ -282,6 +282,15 @@ fn live_after_a_held_search_in(
     held: u32,
     frame: impl Fn(u32) -> Vec<u8>,
 ) -> Vec<FaceResult> {
+    live_analyzer_after_a_held_search(backend, held, frame).1
+}
+
+/// [`live_after_a_held_search_in`], and the analyzer, to go on with the next frames.
+fn live_analyzer_after_a_held_search(
+    backend: &FakeBackend,
+    held: u32,
+    frame: impl Fn(u32) -> Vec<u8>,
+) -> (Analyzer, Vec<FaceResult>) {
     backend.log().gate = Some(false);
     let mut a = analyzer(backend, 33);
     for n in 0..held {
@@ -290,7 +299,21 @@ fn live_after_a_held_search_in(
     }
     backend.open_gate();
     a.wait_for_worker().unwrap();
-    analyze_data(&mut a, &frame(held)).unwrap()
+    let r = analyze_data(&mut a, &frame(held)).unwrap();
+    (a, r)
+}
+
+/// amy's face, 40 px, at x = 20 + `step` * n on frame n: where it is, and a backend that
+/// finds it there.
+fn amy_moving(step: i32) -> (impl Fn(u32) -> FaceBox + Copy, FakeBackend) {
+    let at = move |n: u32| FaceBox::new(20 + step * n as i32, 30, 40, 40);
+    let backend = FakeBackend::new(move |n| {
+        vec![FakeFace {
+            rect: at(n),
+            ..face(0, AMY)
+        }]
+    });
+    (at, backend)
 }
 
 /// Frame `n` on grey with a textured square at `rect`: a face the motion maps can follow.
@@ -347,13 +370,7 @@ fn live_mode_finds_a_searched_face_again_when_it_has_gone_soft_since() {
 fn live_mode_follows_a_searched_face_that_moved_off_its_box_while_the_search_ran() {
     // 8 px a frame: on frame 6, when the search comes back, the face no longer touches the
     // box it was found at on frame 0.
-    let at = |n: u32| FaceBox::new(20 + 8 * n as i32, 30, 40, 40);
-    let backend = FakeBackend::new(move |n| {
-        vec![FakeFace {
-            rect: at(n),
-            ..face(0, AMY)
-        }]
-    });
+    let (at, backend) = amy_moving(8);
     let r = live_after_a_held_search_in(&backend, 6, |n| frame_with_square(n, at(n)));
     assert_eq!(names(&r), vec![Some("amy".into())]);
     assert_eq!(r[0].rect, at(6));
@@ -365,22 +382,9 @@ fn live_mode_starts_a_searched_face_at_the_speed_it_moved_while_the_search_ran()
     // again there: 36 px on. The frames after, until the next detection round, only move
     // the tracks by their speed: the new track's is the 6 px a frame it came, not zero (a
     // soft face the local detection then missed stayed named on the wall it had passed).
-    let at = |n: u32| FaceBox::new(20 + 6 * n as i32, 30, 40, 40);
-    let backend = FakeBackend::new(move |n| {
-        vec![FakeFace {
-            rect: at(n),
-            ..face(0, AMY)
-        }]
-    });
+    let (at, backend) = amy_moving(6);
     let frame = |n: u32| frame_with_square(n, at(n));
-    backend.log().gate = Some(false);
-    let mut a = analyzer(&backend, 33);
-    for n in 0..6 {
-        analyze_data(&mut a, &frame(n)).unwrap();
-    }
-    backend.open_gate();
-    a.wait_for_worker().unwrap();
-    let r = analyze_data(&mut a, &frame(6)).unwrap();
+    let (mut a, r) = live_analyzer_after_a_held_search(&backend, 6, frame);
     assert_eq!(r[0].rect, at(6));
     for n in 7..9 {
         let r = analyze_data(&mut a, &frame(n)).unwrap();
@@ -445,16 +449,10 @@ fn live_mode_follows_a_face_by_its_look_where_the_motion_maps_agree() {
             ..face(0, AMY)
         }]
     });
-    let run = |a: &mut Analyzer, n: u32| analyze_data(a, &frame_with_square(n, at(n))).unwrap();
-    backend.log().gate = Some(false);
-    let mut a = analyzer(&backend, 33);
-    for n in 0..6 {
-        run(&mut a, n);
-    }
-    backend.open_gate();
-    a.wait_for_worker().unwrap();
-    for n in 6..24 {
-        let r = run(&mut a, n);
+    let frame = |n: u32| frame_with_square(n, at(n));
+    let (mut a, first) = live_analyzer_after_a_held_search(&backend, 6, frame);
+    let later = (7..24).map(|n| (n, analyze_data(&mut a, &frame(n)).unwrap()));
+    for (n, r) in std::iter::once((6, first)).chain(later) {
         assert_eq!(names(&r), vec![Some("amy".into())], "frame {n}");
         assert!(r[0].rect.iou(&at(n)) > 0.5, "frame {n}: {:?}", r[0].rect);
     }
