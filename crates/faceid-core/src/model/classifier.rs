@@ -235,13 +235,15 @@ impl Classifier {
         let mut order: Vec<usize> = (0..distances.len()).collect();
         order.sort_by(|&a, &b| distances[a].total_cmp(&distances[b]).then(a.cmp(&b)));
         let best = order.iter().copied().find(|&i| !is_taken(i)).unwrap_or(0);
-        let runner_up = order
-            .iter()
-            .copied()
-            .filter(|&i| i != best && !is_taken(i))
-            .map(|i| distances[i])
-            .next()
-            .unwrap_or(f32::INFINITY);
+        // The distance of the nearest person after `best`, skipping those `skip` says.
+        let next_after_best = |skip: &dyn Fn(usize) -> bool| {
+            order
+                .iter()
+                .copied()
+                .find(|&i| i != best && !skip(i))
+                .map_or(f32::INFINITY, |i| distances[i])
+        };
+        let runner_up = next_after_best(&is_taken);
         let nearest = distances.get(best).copied().unwrap_or(f32::INFINITY);
         let margin = runner_up - nearest;
         let (sharp, blurred) = self.nearest_distances(encoding, best);
@@ -253,14 +255,7 @@ impl Classifier {
         // face (nearer a motion-blurred copy than a sharp photo): the blur alone puts it far
         // from every sharp mean, and the model's blur penalty is its guard.
         let far = nearest > self.own_spread && !like_motion_blur;
-        let lead_over_everyone = order
-            .iter()
-            .copied()
-            .filter(|&i| i != best)
-            .map(|i| distances[i])
-            .next()
-            .unwrap_or(f32::INFINITY)
-            - nearest;
+        let lead_over_everyone = next_after_best(&|_| false) - nearest;
         let unclear_far = far
             && self.margin > 0.0
             && lead_over_everyone < self.margin * nearest / MARGIN_REFERENCE_DISTANCE;
