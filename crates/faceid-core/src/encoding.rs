@@ -6,14 +6,127 @@ pub const ENCODING_DIM: usize = 128;
 /// One face encoding from dlib's ResNet.
 pub type Encoding = [f32; ENCODING_DIM];
 
+/// The face encoders gst-faceid knows. A model file names the one that made its encodings
+/// ([`EncoderId::kind`]); the element, `annotate`, `eval` and `discover` take it from there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EncoderKind {
+    /// dlib's ResNet (`dlib_face_recognition_resnet_model_v1.dat`, 2017): Euclidean distances,
+    /// below about 0.6 the same person. The encoder of every model file before format 4.
+    DlibResnet,
+    /// SFace (OpenCV zoo, 2021dec, Apache-2.0) through ONNX Runtime: unit vectors compared by
+    /// cosine, scaled by [`EncoderKind::scale`].
+    Sface,
+}
+
+impl EncoderKind {
+    /// Every kind, the default first.
+    pub const ALL: [EncoderKind; 2] = [EncoderKind::Sface, EncoderKind::DlibResnet];
+
+    /// The name model files, properties and the command use.
+    pub fn name(self) -> &'static str {
+        match self {
+            EncoderKind::DlibResnet => "dlib",
+            EncoderKind::Sface => "sface",
+        }
+    }
+
+    /// The kind a name (as [`EncoderKind::name`] gives it) stands for.
+    pub fn from_name(name: &str) -> Option<EncoderKind> {
+        EncoderKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// How the raw network output becomes an encoding. SFace's are L2-normalised (compared by
+    /// cosine) and then multiplied by this, so that its published same-person cut (cosine
+    /// 0.363, a Euclidean distance of 1.129 between unit vectors) lands on dlib's 0.6: every
+    /// distance of the project (unknown-distance bounds, duplicates, discovery's links) is
+    /// written on dlib's scale, and the calibrations (unknown distance from strangers, blur
+    /// penalty, whitening, own spread) are measured on the model's own encodings anyway.
+    /// dlib's encodings are used as they come.
+    pub fn scale(self) -> Option<f32> {
+        match self {
+            EncoderKind::DlibResnet => None,
+            EncoderKind::Sface => Some(0.6 / 1.128_6),
+        }
+    }
+
+    /// A network's raw output as an encoding: normalised and scaled where [`Self::scale`] says.
+    pub fn finish(self, raw: &[f32]) -> Encoding {
+        let mut out = [0f32; ENCODING_DIM];
+        for (o, v) in out.iter_mut().zip(raw) {
+            *o = *v;
+        }
+        if let Some(scale) = self.scale() {
+            let norm = out
+                .iter()
+                .map(|v| f64::from(*v).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            if norm > 0.0 && norm.is_finite() {
+                let factor = f64::from(scale) / norm;
+                for v in &mut out {
+                    *v = (f64::from(*v) * factor) as f32;
+                }
+            }
+        }
+        out
+    }
+
+    /// The identity model files record for encodings of this kind from weights with `sha256`.
+    pub fn id(self, sha256: String) -> EncoderId {
+        EncoderId {
+            name: self.name().to_string(),
+            file_name: match self {
+                EncoderKind::DlibResnet => "dlib_face_recognition_resnet_model_v1.dat",
+                EncoderKind::Sface => "face_recognition_sface_2021dec.onnx",
+            }
+            .to_string(),
+            sha256,
+            dimension: ENCODING_DIM,
+            distance: match self {
+                EncoderKind::DlibResnet => "euclidean",
+                EncoderKind::Sface => "euclidean between unit vectors x 0.5316 (cosine)",
+            }
+            .to_string(),
+        }
+    }
+}
+
+fn dlib_name() -> String {
+    EncoderKind::DlibResnet.name().to_string()
+}
+
+fn default_dimension() -> usize {
+    ENCODING_DIM
+}
+
+fn euclidean() -> String {
+    "euclidean".to_string()
+}
+
 /// Identity of the encoder weights that made some encodings: encodings from different weights
-/// do not compare.
+/// do not compare. Files before format 4 hold only the file name and hash: they are dlib's.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EncoderId {
+    /// Which encoder ([`EncoderKind::name`]).
+    #[serde(default = "dlib_name")]
+    pub name: String,
     /// File name of the weights (informative).
     pub file_name: String,
     /// SHA-256 of the file, hex.
     pub sha256: String,
+    /// Numbers in one encoding.
+    #[serde(default = "default_dimension")]
+    pub dimension: usize,
+    /// How encodings are compared (informative).
+    #[serde(default = "euclidean")]
+    pub distance: String,
+}
+
+impl EncoderId {
+    /// The encoder kind, if this build knows it.
+    pub fn kind(&self) -> Option<EncoderKind> {
+        EncoderKind::from_name(&self.name)
+    }
 }
 
 /// Euclidean distance between two encodings (dlib's measure: below about 0.6, the same

@@ -73,6 +73,10 @@ impl FaceBox {
     }
 }
 
+/// dlib's 5 landmarks of a face, in frame pixels: two corners of each eye and the bottom of
+/// the nose (index 4). Encoders that align a face (SFace) start from them.
+pub type FivePoints = [(f32, f32); 5];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,12 +1,12 @@
 //! Synthetic encodings and encoder identities for the unit tests.
 
-use crate::encoding::{ENCODING_DIM, EncoderId, Encoding};
+use crate::encoding::{ENCODING_DIM, EncoderId, EncoderKind, Encoding};
 
 /// An encoder identity that is no real weight file.
 pub fn encoder(file_name: &str) -> EncoderId {
     EncoderId {
         file_name: file_name.into(),
-        sha256: "ab".repeat(32),
+        ..EncoderKind::DlibResnet.id("ab".repeat(32))
     }
 }
 

@@ -19,7 +19,7 @@ use faceid_core::detection::DetectionConfig;
 use faceid_core::encoding::Encoding;
 use faceid_core::frame::FrameRef;
 use faceid_core::geometry::FaceBox;
-use faceid_core::video::backend::{BackendError, BackendFactory, FaceBackend};
+use faceid_core::video::backend::{BackendError, BackendFactory, FaceBackend, LandmarkEncoder};
 
 pub use pipeline::FacePipeline;
 pub use weights::{Weights, WeightsConfig, WeightsError, resolve_models_dir};
@@ -31,10 +31,19 @@ pub struct DlibBackend {
 }
 
 impl DlibBackend {
-    /// A backend over loaded weights.
+    /// A backend over loaded weights, encoding with dlib's ResNet.
     pub fn new(weights: Arc<Weights>) -> DlibBackend {
+        DlibBackend::with_encoder(weights, None)
+    }
+
+    /// A backend whose faces are encoded by `encoder` from dlib's landmarks (`None`: dlib's
+    /// ResNet).
+    pub fn with_encoder(
+        weights: Arc<Weights>,
+        encoder: Option<Arc<dyn LandmarkEncoder>>,
+    ) -> DlibBackend {
         DlibBackend {
-            pipeline: FacePipeline::new(weights),
+            pipeline: FacePipeline::with_encoder(weights, encoder),
         }
     }
 }
@@ -60,13 +69,12 @@ impl FaceBackend for DlibBackend {
         boxes: &[FaceBox],
         threads: usize,
     ) -> Result<Vec<Encoding>, BackendError> {
-        self.pipeline
-            .weights()
-            .encode_parallel(frame, boxes, threads)
+        self.pipeline.encode_parallel(frame, boxes, threads)
     }
 
     fn for_worker(&self) -> BackendFactory {
         let weights = self.pipeline.weights().clone();
-        Box::new(move || Box::new(DlibBackend::new(weights)))
+        let encoder = self.pipeline.plugged_encoder().cloned();
+        Box::new(move || Box::new(DlibBackend::with_encoder(weights, encoder)))
     }
 }

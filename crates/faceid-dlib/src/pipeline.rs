@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use dlib_face_recognition::FaceDetectorTrait;
 use faceid_core::detection::{DetectionConfig, DetectorKind};
-use faceid_core::encoding::Encoding;
+use faceid_core::encoding::{EncoderId, Encoding};
 use faceid_core::frame::FrameRef;
 use faceid_core::geometry::FaceBox;
+use faceid_core::video::backend::{BackendError, LandmarkEncoder};
 
 use crate::convert::{from_dlib, image_matrix};
 use crate::hog::HogDetector;
@@ -21,6 +22,8 @@ pub const MAX_DETECTION_PIXELS: usize = 4096 * 2304;
 /// not thread-safe; the weights are shared.
 pub struct FacePipeline {
     weights: Arc<Weights>,
+    /// The encoder when it is not dlib's ResNet (SFace): it encodes from dlib's landmarks.
+    encoder: Option<Arc<dyn LandmarkEncoder>>,
     /// HOG detectors, one per detection thread (dlib's scanner is not thread-safe), made on
     /// first use ([`FacePipeline::hog`]).
     hogs: [OnceLock<Mutex<HogDetector>>; 2],
@@ -103,7 +106,17 @@ impl FacePipeline {
     pub fn new(weights: Arc<Weights>) -> Self {
         FacePipeline {
             weights,
+            encoder: None,
             hogs: [OnceLock::new(), OnceLock::new()],
+        }
+    }
+
+    /// A pipeline whose faces are encoded by `encoder` from dlib's landmarks (`None`: dlib's
+    /// ResNet).
+    pub fn with_encoder(weights: Arc<Weights>, encoder: Option<Arc<dyn LandmarkEncoder>>) -> Self {
+        FacePipeline {
+            encoder,
+            ..FacePipeline::new(weights)
         }
     }
 
@@ -318,9 +331,72 @@ impl FacePipeline {
         boxes
     }
 
-    /// Encodes the faces at `boxes` from the full-resolution frame (see [`Weights::encode`]).
+    /// The encodings of the faces at `boxes` in the full-resolution frame, by dlib's ResNet
+    /// ([`Weights::encode`]; `jitters` as there) or by the plugged encoder from dlib's
+    /// landmarks. A failing encoder ends the list early: callers check its length.
     pub fn encode(&self, frame: &FrameRef<'_>, boxes: &[FaceBox], jitters: u32) -> Vec<Encoding> {
-        self.weights.encode(frame, boxes, jitters)
+        let Some(encoder) = &self.encoder else {
+            return self.weights.encode(frame, boxes, jitters);
+        };
+        self.weights
+            .landmarks(frame, boxes)
+            .iter()
+            .map_while(|points| encoder.encode(frame, points).ok())
+            .collect()
+    }
+
+    /// Identity of the encoder in use (`None`: dlib's ResNet is not loaded and nothing else
+    /// encodes).
+    pub fn encoder_id(&self) -> Option<&EncoderId> {
+        match &self.encoder {
+            Some(encoder) => Some(encoder.id()),
+            None => self.weights.encoder_id(),
+        }
+    }
+
+    /// The plugged encoder, if any.
+    pub fn plugged_encoder(&self) -> Option<&Arc<dyn LandmarkEncoder>> {
+        self.encoder.as_ref()
+    }
+
+    /// [`FacePipeline::encode`] split over up to `threads` threads; results in `boxes` order.
+    /// A thread that panics, or a count of encodings that does not match the boxes, is an
+    /// error: pairing the rest with boxes by position would put names on the wrong faces.
+    pub fn encode_parallel(
+        &self,
+        frame: &FrameRef<'_>,
+        boxes: &[FaceBox],
+        threads: usize,
+    ) -> Result<Vec<Encoding>, BackendError> {
+        let threads = threads.clamp(1, boxes.len().max(1));
+        let chunk = boxes.len().div_ceil(threads).max(1);
+        let encodings: Vec<Encoding> = if threads <= 1 {
+            self.encode(frame, boxes, 1)
+        } else {
+            let parts = std::thread::scope(|scope| {
+                let handles: Vec<_> = boxes
+                    .chunks(chunk)
+                    .map(|part| scope.spawn(move || self.encode(frame, part, 1)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join())
+                    .collect::<Result<Vec<_>, _>>()
+            });
+            parts
+                .map_err(|_| BackendError("a face-encoding thread panicked".into()))?
+                .into_iter()
+                .flatten()
+                .collect()
+        };
+        if encodings.len() != boxes.len() {
+            return Err(BackendError(format!(
+                "{} encodings for {} faces",
+                encodings.len(),
+                boxes.len()
+            )));
+        }
+        Ok(encodings)
     }
 }
 

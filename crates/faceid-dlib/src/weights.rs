@@ -18,13 +18,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use dlib_face_recognition::{
-    FaceDetectorCnn, FaceEncoderNetwork, FaceEncoderTrait, LandmarkPredictor,
-    LandmarkPredictorTrait,
+    FaceDetectorCnn, FaceEncoderNetwork, FaceEncoderTrait, FaceLandmarks, ImageMatrix,
+    LandmarkPredictor, LandmarkPredictorTrait,
 };
-use faceid_core::encoding::{ENCODING_DIM, EncoderId, Encoding};
+use faceid_core::encoding::{ENCODING_DIM, EncoderId, EncoderKind, Encoding};
 use faceid_core::frame::FrameRef;
-use faceid_core::geometry::FaceBox;
-use faceid_core::video::backend::BackendError;
+use faceid_core::geometry::{FaceBox, FivePoints};
 use sha2::{Digest, Sha256};
 
 use crate::convert::{image_matrix, to_dlib};
@@ -75,6 +74,9 @@ pub struct WeightsConfig {
     pub encoder_file: PathBuf,
     /// Also load the CNN detector.
     pub cnn: bool,
+    /// Load dlib's ResNet encoder (not when another encoder, such as SFace, encodes: then the
+    /// landmarks alone are needed).
+    pub resnet: bool,
 }
 
 impl WeightsConfig {
@@ -84,6 +86,7 @@ impl WeightsConfig {
             dir: dir.into(),
             encoder_file: PathBuf::from(ENCODER_FILE),
             cnn: false,
+            resnet: true,
         }
     }
 
@@ -96,7 +99,9 @@ impl WeightsConfig {
     /// once and read the files on a thread of its own.
     pub fn check_files(&self) -> Result<(), WeightsError> {
         check_exists(&self.path_of(Path::new(LANDMARKS_FILE)))?;
-        check_exists(&self.path_of(&self.encoder_file))?;
+        if self.resnet {
+            check_exists(&self.path_of(&self.encoder_file))?;
+        }
         if self.cnn {
             check_exists(&self.path_of(Path::new(CNN_DETECTOR_FILE)))?;
         }
@@ -142,12 +147,18 @@ impl std::error::Error for WeightsError {}
 /// The loaded dlib models, shared by every element of the process that uses the same files.
 pub struct Weights {
     landmarks: LandmarkPredictor,
-    /// One network to clone more from; never run directly.
-    encoder_master: Mutex<FaceEncoderNetwork>,
-    /// Networks not in use right now. A thread takes one (or clones the master) and gives it back.
-    encoder_pool: Mutex<Vec<FaceEncoderNetwork>>,
+    /// dlib's ResNet, when loaded ([`WeightsConfig::resnet`]).
+    resnet: Option<Resnet>,
     pub(crate) cnn: Option<Mutex<FaceDetectorCnn>>,
-    encoder_id: EncoderId,
+}
+
+/// dlib's ResNet encoder and its identity.
+struct Resnet {
+    /// One network to clone more from; never run directly.
+    master: Mutex<FaceEncoderNetwork>,
+    /// Networks not in use right now. A thread takes one (or clones the master) and gives it back.
+    pool: Mutex<Vec<FaceEncoderNetwork>>,
+    id: EncoderId,
 }
 
 unsafe extern "C" {
@@ -234,11 +245,13 @@ impl Weights {
         limit_blas_threads();
         config.check_files()?;
         let landmarks_path = config.path_of(Path::new(LANDMARKS_FILE));
-        let encoder_path = config.path_of(&config.encoder_file);
         let landmarks = LandmarkPredictor::open(&landmarks_path)
             .map_err(|e| WeightsError::Unreadable(landmarks_path.clone(), e))?;
-        let encoder = FaceEncoderNetwork::open(&encoder_path)
-            .map_err(|e| WeightsError::Unreadable(encoder_path.clone(), e))?;
+        let resnet = if config.resnet {
+            Some(Resnet::load(&config.path_of(&config.encoder_file))?)
+        } else {
+            None
+        };
         let cnn = if config.cnn {
             let cnn_path = config.path_of(Path::new(CNN_DETECTOR_FILE));
             Some(Mutex::new(FaceDetectorCnn::open(&cnn_path).map_err(
@@ -247,25 +260,16 @@ impl Weights {
         } else {
             None
         };
-        let encoder_id = EncoderId {
-            file_name: encoder_path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            sha256: sha256_file(&encoder_path)?,
-        };
         Ok(Weights {
             landmarks,
-            encoder_master: Mutex::new(encoder),
-            encoder_pool: Mutex::new(Vec::new()),
+            resnet,
             cnn,
-            encoder_id,
         })
     }
 
-    /// Identity of the encoder weights.
-    pub fn encoder_id(&self) -> &EncoderId {
-        &self.encoder_id
+    /// Identity of dlib's ResNet weights, when they are loaded.
+    pub fn encoder_id(&self) -> Option<&EncoderId> {
+        self.resnet.as_ref().map(|r| &r.id)
     }
 
     /// Whether the CNN detector is loaded.
@@ -273,15 +277,9 @@ impl Weights {
         self.cnn.is_some()
     }
 
-    /// Encodes the faces at `boxes` from the full-resolution frame. Safe to call from several
-    /// threads at once: each call borrows its own copy of the network. `jitters` > 1 averages that
-    /// many randomly jittered copies of each face (slower, steadier; dlib's `num_jitters`).
-    pub fn encode(&self, frame: &FrameRef<'_>, boxes: &[FaceBox], jitters: u32) -> Vec<Encoding> {
-        if boxes.is_empty() {
-            return Vec::new();
-        }
-        // Only the region around the faces is converted: landmarks and chips need the face plus
-        // a margin (dlib's chip uses 25% padding).
+    /// The region around `boxes` (the faces plus the margin landmarks and chips need: dlib's
+    /// chip uses 25% padding) as a dlib image, with its offset in the frame.
+    fn region(frame: &FrameRef<'_>, boxes: &[FaceBox]) -> Option<(ImageMatrix, usize, usize)> {
         let (mut x0, mut y0, mut x1, mut y1) = (i64::MAX, i64::MAX, i64::MIN, i64::MIN);
         for b in boxes {
             let m = (b.width.max(b.height) as i64) / 2 + 8;
@@ -294,24 +292,67 @@ impl Weights {
         let y0 = y0.clamp(0, frame.height() as i64 - 1) as usize;
         let x1 = (x1.clamp(1, frame.width() as i64) as usize).max(x0 + 1);
         let y1 = (y1.clamp(1, frame.height() as i64) as usize).max(y0 + 1);
-        let Some(crop) = frame.crop(x0, y0, x1, y1) else {
+        let crop = frame.crop(x0, y0, x1, y1)?;
+        let rgb = crop.to_rgb(crop.width(), crop.height());
+        Some((image_matrix(&rgb, crop.width(), crop.height()), x0, y0))
+    }
+
+    fn shape_in(
+        matrix: &ImageMatrix,
+        predictor: &LandmarkPredictor,
+        b: &FaceBox,
+        x0: usize,
+        y0: usize,
+    ) -> FaceLandmarks {
+        let shifted = FaceBox {
+            x: b.x - x0 as i32,
+            y: b.y - y0 as i32,
+            ..*b
+        };
+        predictor.face_landmarks(matrix, &to_dlib(shifted))
+    }
+
+    /// dlib's 5 landmarks of the faces at `boxes`, in frame pixels.
+    pub fn landmarks(&self, frame: &FrameRef<'_>, boxes: &[FaceBox]) -> Vec<FivePoints> {
+        if boxes.is_empty() {
+            return Vec::new();
+        }
+        let Some((matrix, x0, y0)) = Self::region(frame, boxes) else {
             return Vec::new();
         };
-        let rgb = crop.to_rgb(crop.width(), crop.height());
-        let matrix = image_matrix(&rgb, crop.width(), crop.height());
-        let landmarks: Vec<_> = boxes
+        boxes
             .iter()
             .map(|b| {
-                let shifted = FaceBox {
-                    x: b.x - x0 as i32,
-                    y: b.y - y0 as i32,
-                    ..*b
-                };
-                self.landmarks.face_landmarks(&matrix, &to_dlib(shifted))
+                let shape = Self::shape_in(&matrix, &self.landmarks, b, x0, y0);
+                let mut points = [(0f32, 0f32); 5];
+                for (p, q) in points.iter_mut().zip(shape.iter()) {
+                    *p = ((q.x() + x0 as i64) as f32, (q.y() + y0 as i64) as f32);
+                }
+                points
             })
+            .collect()
+    }
+
+    /// Encodes the faces at `boxes` from the full-resolution frame with dlib's ResNet (none
+    /// when it is not loaded). Safe to call from several threads at once: each call borrows its
+    /// own copy of the network. `jitters` > 1 averages that many randomly jittered copies of
+    /// each face (slower, steadier; dlib's `num_jitters`).
+    pub fn encode(&self, frame: &FrameRef<'_>, boxes: &[FaceBox], jitters: u32) -> Vec<Encoding> {
+        let Some(resnet) = &self.resnet else {
+            return Vec::new();
+        };
+        if boxes.is_empty() {
+            return Vec::new();
+        }
+        let Some((matrix, x0, y0)) = Self::region(frame, boxes) else {
+            return Vec::new();
+        };
+        let landmarks: Vec<_> = boxes
+            .iter()
+            .map(|b| Self::shape_in(&matrix, &self.landmarks, b, x0, y0))
             .collect();
         let encodings =
-            self.with_encoder(|net| net.get_face_encodings(&matrix, &landmarks, jitters.max(1)));
+            resnet.with_encoder(|net| net.get_face_encodings(&matrix, &landmarks, jitters.max(1)));
         encodings
             .iter()
             .map(|e| {
@@ -323,54 +364,32 @@ impl Weights {
             })
             .collect()
     }
+}
 
-    /// [`Weights::encode`] split over up to `threads` threads (each with its own copy of the
-    /// network); results in `boxes` order. A thread that panics, or a count of encodings that
-    /// does not match the boxes, is an error: pairing the rest with boxes by position would put
-    /// names on the wrong faces.
-    pub fn encode_parallel(
-        &self,
-        frame: &FrameRef<'_>,
-        boxes: &[FaceBox],
-        threads: usize,
-    ) -> Result<Vec<Encoding>, BackendError> {
-        let threads = threads.clamp(1, boxes.len().max(1));
-        let chunk = boxes.len().div_ceil(threads).max(1);
-        let encodings: Vec<Encoding> = if threads <= 1 {
-            self.encode(frame, boxes, 1)
-        } else {
-            let parts = std::thread::scope(|scope| {
-                let handles: Vec<_> = boxes
-                    .chunks(chunk)
-                    .map(|part| scope.spawn(move || self.encode(frame, part, 1)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join())
-                    .collect::<Result<Vec<_>, _>>()
-            });
-            parts
-                .map_err(|_| BackendError("a face-encoding thread panicked".into()))?
-                .into_iter()
-                .flatten()
-                .collect()
+impl Resnet {
+    fn load(path: &Path) -> Result<Resnet, WeightsError> {
+        let network = FaceEncoderNetwork::open(path)
+            .map_err(|e| WeightsError::Unreadable(path.to_path_buf(), e))?;
+        let id = EncoderId {
+            file_name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            ..EncoderKind::DlibResnet.id(sha256_file(path)?)
         };
-        if encodings.len() != boxes.len() {
-            return Err(BackendError(format!(
-                "{} encodings for {} faces",
-                encodings.len(),
-                boxes.len()
-            )));
-        }
-        Ok(encodings)
+        Ok(Resnet {
+            master: Mutex::new(network),
+            pool: Mutex::new(Vec::new()),
+            id,
+        })
     }
 
     fn with_encoder<R>(&self, f: impl FnOnce(&FaceEncoderNetwork) -> R) -> R {
-        let net = lock(&self.encoder_pool)
+        let net = lock(&self.pool)
             .pop()
-            .unwrap_or_else(|| lock(&self.encoder_master).clone());
+            .unwrap_or_else(|| lock(&self.master).clone());
         let result = f(&net);
-        lock(&self.encoder_pool).push(net);
+        lock(&self.pool).push(net);
         result
     }
 }

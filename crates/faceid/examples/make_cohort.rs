@@ -1,7 +1,7 @@
 //! Makes `crates/faceid-core/cohort/strangers.json`, the strangers the unknown distance is calibrated against
 //! (see `src/cohort.rs` and `cohort/README.md`):
 //!
-//!     cargo run --release --example make_cohort -- crates/faceid-core/cohort/strangers.json \
+//!     FACEID_COHORT_ENCODER=dlib cargo run --release --example make_cohort -- crates/faceid-core/cohort/strangers.json \
 //!         person:samples/fr_examples person:samples/bbt \
 //!         crowd:samples/johns/_other/bald_guys.jpg photo:samples/johns/_other/Tom_Cruise_avp_2014_4.jpg
 //!
@@ -13,10 +13,12 @@
 use std::path::{Path, PathBuf};
 
 use faceid_core::detection::DetectionConfig;
+use faceid_core::encoding::EncoderKind;
 use faceid_core::frame::{FrameRef, PixelLayout};
 use faceid_core::training::cohort::{Cohort, FORMAT_NAME, Stranger};
-use faceid_dlib::{FacePipeline, Weights, WeightsConfig, resolve_models_dir};
+use faceid_dlib::{FacePipeline, WeightsConfig, resolve_models_dir};
 use gst::prelude::*;
+use gstfaceid::backends::{BackendConfig, FaceModels};
 
 type Picture = (Vec<u8>, usize, usize, usize);
 
@@ -157,9 +159,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok_or("usage: make_cohort OUT.json KIND:PATH...")?,
     );
     gst::init()?;
-    let weights = Weights::load(&WeightsConfig::new(resolve_models_dir(None)))?;
-    let encoder = weights.encoder_id().clone();
-    let pipeline = FacePipeline::new(weights);
+    // FACEID_COHORT_ENCODER=dlib|sface (default sface): the encoder whose cohort this is.
+    let kind = std::env::var("FACEID_COHORT_ENCODER").unwrap_or_else(|_| "sface".into());
+    let kind = EncoderKind::from_name(&kind).ok_or("FACEID_COHORT_ENCODER: dlib or sface")?;
+    let models = FaceModels::load(&BackendConfig::new(
+        kind,
+        WeightsConfig::new(resolve_models_dir(None)),
+    ))?;
+    let encoder = models.encoder_id().clone();
+    let pipeline = models.pipeline();
     let mut people: Vec<Vec<Vec<f32>>> = Vec::new();
     for arg in args {
         let (kind, path) = arg.split_once(':').ok_or("KIND:PATH")?;

@@ -41,6 +41,11 @@ pub struct TrainArgs {
     /// Write the photos left out, and why, to this file (JSON if it ends in .json, else CSV).
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// The face encoder: sface (default; tells look-alikes apart far better) or dlib (dlib's
+    /// ResNet, as models before gst-faceid 0.2). The model file records it; with --append,
+    /// the model's own unless given.
+    #[arg(long, value_name = "ENCODER")]
+    encoder: Option<String>,
     #[command(flatten)]
     weights: WeightsArgs,
 }
@@ -149,6 +154,9 @@ fn train_person(
         .property("motion-blur-copies", !args.no_motion_blur_copies);
     if let Some(dir) = &args.weights.models_dir {
         train = train.property("models-dir", dir);
+    }
+    if let Some(encoder) = &args.encoder {
+        train = train.property("encoder", encoder);
     }
     let train = train.build().map_err(|e| e.to_string())?;
     pipeline

@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+use faceid_core::encoding::EncoderId;
 use faceid_core::model::Model;
-use faceid_dlib::{Weights, WeightsConfig, resolve_models_dir};
+use faceid_dlib::{WeightsConfig, resolve_models_dir};
 
 /// Locks `m`, going on with the data a panicking holder left (plain settings and state).
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -28,12 +29,12 @@ pub fn weights_config(
 }
 
 /// Loads the model file at `path` and refuses one whose encodings came from other encoder
-/// weights than `weights`; the message names the file and what to do.
-pub fn load_model(path: &Path, weights: &Weights) -> Result<Model, String> {
+/// weights than `encoder`; the message names the file and what to do.
+pub fn load_model(path: &Path, encoder: &EncoderId) -> Result<Model, String> {
     let model =
         Model::load(path).map_err(|e| format!("Could not load model {}: {e}", path.display()))?;
     model
-        .check_encoder(weights.encoder_id())
+        .check_encoder(encoder)
         .map_err(|e| format!("Model {}: {e}", path.display()))?;
     Ok(model)
 }

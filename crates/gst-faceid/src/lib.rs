@@ -6,6 +6,7 @@
 //! a buffer's `GstVideoRegionOfInterestMeta` or an element message) and [`meta::FrameFaces`]
 //! per frame.
 
+pub mod backends;
 pub mod draw;
 mod element;
 pub mod meta;

@@ -10,7 +10,7 @@ use super::{
     DEFAULT_MARGIN, FORMAT_NAME, FORMAT_VERSION, LeftOut, MAX_MODEL_FILE_BYTES, Model, ModelError,
     Sample, corrupt,
 };
-use crate::encoding::{ENCODING_DIM, EncoderId, Encoding};
+use crate::encoding::{ENCODING_DIM, EncoderId, EncoderKind, Encoding};
 use crate::metric::shrinkage_for;
 
 // ---- file format -------------------------------------------------------------------------------
@@ -93,6 +93,18 @@ impl Model {
             )));
         }
         let file: ModelFile = serde_json::from_slice(bytes).map_err(|e| corrupt(format!("{e}")))?;
+        if file.version < 4 && file.encoder.name != EncoderKind::DlibResnet.name() {
+            return Err(corrupt(format!(
+                "a version {} file names the encoder {:?}: only dlib's came before version 4",
+                file.version, file.encoder.name
+            )));
+        }
+        if file.encoder.dimension != ENCODING_DIM {
+            return Err(corrupt(format!(
+                "the encoder's encodings have {} numbers; this build reads {ENCODING_DIM}",
+                file.encoder.dimension
+            )));
+        }
         let n = file.labels.len();
         if file.counts.len() != n {
             return Err(corrupt("counts do not match labels"));

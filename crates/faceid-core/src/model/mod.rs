@@ -39,8 +39,9 @@ pub const FORMAT_NAME: &str = "gst-faceid-model";
 /// encoding; version 3 replaced the softmax weights by the whitened-centroid classifier's
 /// parameters (`shrinkage`, `margin`) and calibrates the unknown distance on strangers. Version
 /// 1 and 2 files are still read: their softmax is ignored and the classifier rebuilt from their
-/// encodings; their unknown distance is kept.
-pub const FORMAT_VERSION: u32 = 3;
+/// encodings; their unknown distance is kept. Version 4 names the encoder (`encoder.name`,
+/// `dimension`, `distance`: dlib's ResNet or SFace); files before it are dlib's.
+pub const FORMAT_VERSION: u32 = 4;
 /// Default of [`Model::margin`]: the second-nearest person must be at least this much farther
 /// (whitened distance, dlib's scale) than the nearest for a name. Measured on the 8 BTS dev clips
 /// (GT faces, see ARCHITECTURE.md): 0 names 93% (15 photos a member) and 81% (5 a member) of
@@ -354,7 +355,7 @@ impl Model {
         let blurred: Vec<Option<Encoding>> = samples.iter().map(|s| s.motion_blurred).collect();
         let blur_penalty = cleaning::calibrate_blur_penalty(&kept_photos, &blurred, midpoint);
         let unknown_distance = options.unknown_distance.unwrap_or_else(|| {
-            crate::training::cohort::builtin()
+            crate::training::cohort::builtin(&encoder)
                 .and_then(|cohort| {
                     let people = person_photos(&samples, kept_labels.len());
                     crate::training::cohort::unknown_distance(
@@ -718,12 +719,45 @@ mod tests {
         let err = Model::from_bytes(wrong.as_bytes()).unwrap_err().to_string();
         assert!(err.contains("unknown classifier"), "{err}");
         let text = String::from_utf8(model.to_bytes()).unwrap();
-        assert!(text.contains("\"version\":3"));
-        let v4 = text.replace("\"version\":3", "\"version\":4");
+        assert!(text.contains("\"version\":4"));
+        let v5 = text.replace("\"version\":4", "\"version\":5");
         assert!(matches!(
-            Model::from_bytes(v4.as_bytes()),
-            Err(ModelError::NewerVersion(4))
+            Model::from_bytes(v5.as_bytes()),
+            Err(ModelError::NewerVersion(5))
         ));
+    }
+
+    #[test]
+    fn a_version_3_file_is_dlibs_and_a_version_4_file_names_its_encoder() {
+        let model = toy_model();
+        let text = String::from_utf8(model.to_bytes()).unwrap();
+        assert!(text.contains("\"name\":\"dlib\""), "{text}");
+        // Version 3 as gst-faceid wrote it: no name, dimension or distance.
+        let v3 = text
+            .replace("\"version\":4", "\"version\":3")
+            .replace("\"name\":\"dlib\",", "")
+            .replace(",\"dimension\":128", "")
+            .replace(",\"distance\":\"euclidean\"", "");
+        assert!(!v3.contains("dimension"), "{v3}");
+        let old = Model::from_bytes(v3.as_bytes()).unwrap();
+        assert_eq!(old, model);
+        assert_eq!(
+            old.encoder.kind(),
+            Some(crate::encoding::EncoderKind::DlibResnet)
+        );
+        // Only dlib came before version 4; encodings of another length are refused.
+        let named = text
+            .replace("\"version\":4", "\"version\":3")
+            .replace("\"name\":\"dlib\"", "\"name\":\"sface\"");
+        let err = Model::from_bytes(named.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("version 3"), "{err}");
+        let wide = text.replace("\"dimension\":128", "\"dimension\":512");
+        let err = Model::from_bytes(wide.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("512"), "{err}");
+        // An encoder this build does not know loads (the element refuses it by name).
+        let future = text.replace("\"name\":\"dlib\"", "\"name\":\"arcface-r100\"");
+        let m = Model::from_bytes(future.as_bytes()).unwrap();
+        assert_eq!(m.encoder.kind(), None);
     }
 
     #[test]
@@ -806,7 +840,7 @@ mod tests {
         let newer =
             String::from_utf8(good.clone())
                 .unwrap()
-                .replacen("\"version\":3", "\"version\":7", 1);
+                .replacen("\"version\":4", "\"version\":7", 1);
         let err = Model::from_bytes(newer.as_bytes()).unwrap_err();
         assert!(matches!(err, ModelError::NewerVersion(7)));
         assert!(err.to_string().contains("newer gst-faceid"));
@@ -835,7 +869,7 @@ mod tests {
         let model = toy_model();
         let other = EncoderId {
             file_name: "other.dat".into(),
-            sha256: "cd".repeat(32),
+            ..crate::encoding::EncoderKind::DlibResnet.id("cd".repeat(32))
         };
         let err = model.check_encoder(&other).unwrap_err();
         assert!(err.to_string().contains("train the model again"));

@@ -101,11 +101,26 @@ impl Cohort {
     }
 }
 
-/// The cohort shipped with the plugin, parsed once.
-pub fn builtin() -> Option<&'static Cohort> {
-    static COHORT: LazyLock<Option<Cohort>> =
-        LazyLock::new(|| Cohort::from_json(include_str!("../../cohort/strangers.json")));
-    COHORT.as_ref()
+/// The cohorts shipped with the plugin (one per encoder: the same strangers encoded by each),
+/// parsed once.
+pub fn builtin_cohorts() -> &'static [Cohort] {
+    static COHORTS: LazyLock<Vec<Cohort>> = LazyLock::new(|| {
+        [
+            include_str!("../../cohort/strangers.json"),
+            include_str!("../../cohort/strangers-sface.json"),
+        ]
+        .into_iter()
+        .filter_map(Cohort::from_json)
+        .collect()
+    });
+    &COHORTS
+}
+
+/// The shipped cohort encoded by `encoder`, if there is one.
+pub fn builtin(encoder: &EncoderId) -> Option<&'static Cohort> {
+    builtin_cohorts()
+        .iter()
+        .find(|c| c.encoder.sha256 == encoder.sha256)
 }
 
 /// A model person's photos as the overlay matches them: sharp encodings, and motion-blurred
@@ -243,7 +258,7 @@ mod tests {
         );
         let other = EncoderId {
             file_name: "x".into(),
-            sha256: "cd".repeat(32),
+            ..crate::encoding::EncoderKind::DlibResnet.id("cd".repeat(32))
         };
         assert!(unknown_distance(&near, &other, &people, 0.0).is_none());
         assert!(Cohort::from_json("{}").is_none());
@@ -254,8 +269,18 @@ mod tests {
 
     #[test]
     fn the_shipped_cohort_loads() {
-        let c = builtin().expect("cohort/strangers.json parses");
-        assert!(c.strangers.len() >= 30, "{}", c.strangers.len());
-        assert!(c.len() >= 60);
+        let cohorts = builtin_cohorts();
+        assert_eq!(
+            cohorts.len(),
+            2,
+            "strangers.json and strangers-sface.json parse"
+        );
+        for c in cohorts {
+            assert!(c.strangers.len() >= 30, "{}", c.strangers.len());
+            assert!(c.len() >= 60);
+            assert!(builtin(&c.encoder).is_some());
+        }
+        let names: Vec<_> = cohorts.iter().map(|c| c.encoder.name.as_str()).collect();
+        assert_eq!(names, ["dlib", "sface"]);
     }
 }

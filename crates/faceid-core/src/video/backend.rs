@@ -5,9 +5,9 @@
 use std::fmt;
 
 use crate::detection::DetectionConfig;
-use crate::encoding::Encoding;
+use crate::encoding::{EncoderId, Encoding};
 use crate::frame::FrameRef;
-use crate::geometry::FaceBox;
+use crate::geometry::{FaceBox, FivePoints};
 
 /// A backend failed on a frame (a worker thread panicked, or the encoder broke): the frame's
 /// results would be wrong, so the analysis of the frame fails with it.
@@ -53,4 +53,18 @@ pub trait FaceBackend: Send {
     /// shared, such as loaded weights); called on that thread, so what takes time to build
     /// (dlib's detectors: a second or so) does not hold up the caller.
     fn for_worker(&self) -> BackendFactory;
+}
+
+/// An encoder that works from a face's five landmarks (dlib's order, frame pixels) rather than
+/// from dlib's own face chip: SFace. Shared by every thread of the process.
+pub trait LandmarkEncoder: Send + Sync {
+    /// The encoder's identity, as model files record it.
+    fn id(&self) -> &EncoderId;
+
+    /// The encoding of the face with `landmarks` in `frame`.
+    fn encode(
+        &self,
+        frame: &FrameRef<'_>,
+        landmarks: &FivePoints,
+    ) -> Result<Encoding, BackendError>;
 }

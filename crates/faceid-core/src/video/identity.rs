@@ -132,7 +132,7 @@ mod tests {
         };
         let encoder = EncoderId {
             file_name: "e".into(),
-            sha256: "ab".repeat(32),
+            ..crate::encoding::EncoderKind::DlibResnet.id("ab".repeat(32))
         };
         let model = Model::train(
             vec!["jin".into(), "jungkook".into()],

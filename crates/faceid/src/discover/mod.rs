@@ -14,12 +14,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use faceid_core::detection::{DetectionConfig, VIDEO_DETECTION_WIDTH};
+use faceid_core::encoding::EncoderId;
 use faceid_core::frame::{FrameRef, PixelLayout};
 use faceid_core::model::{Classifier, Model};
 use faceid_core::video::analyzer::{Analyzer, AnalyzerConfig};
 use faceid_core::video::discovery::{Collector, Grouping, GroupingConfig, Person};
-use faceid_dlib::{DlibBackend, Weights, WeightsConfig, resolve_models_dir};
+use faceid_dlib::{WeightsConfig, resolve_models_dir};
 use gst::prelude::*;
+use gstfaceid::backends::{BackendConfig, DEFAULT_ENCODER, FaceModels, encoder_of};
 
 use crate::WeightsArgs;
 use crate::annotate::graph;
@@ -75,23 +77,13 @@ fn analyzer_config(with_model: bool) -> AnalyzerConfig {
     }
 }
 
-/// The model at `path`, refused when its encodings came from other encoder weights.
-fn load_model(path: &Path, weights: &Weights) -> Result<Model, String> {
-    let model =
-        Model::load(path).map_err(|e| format!("cannot load model {}: {e}", path.display()))?;
-    model
-        .check_encoder(weights.encoder_id())
-        .map_err(|e| format!("model {}: {e}", path.display()))?;
-    Ok(model)
-}
-
 /// A model that knows nobody (every face unknown): discovery without `-m`.
-fn empty_model(weights: &Weights) -> Model {
+fn empty_model(encoder: &EncoderId) -> Model {
     Model {
         labels: Vec::new(),
         samples: Vec::new(),
         left_out: Vec::new(),
-        encoder: weights.encoder_id().clone(),
+        encoder: encoder.clone(),
         shrinkage: 1.0,
         margin: 0.0,
         unknown_distance: 0.0,
@@ -104,15 +96,32 @@ pub fn run(args: &DiscoverArgs) -> Result<(), String> {
         return Err(format!("{} is not a file", args.input.display()));
     }
     let weights_config = WeightsConfig::new(resolve_models_dir(args.weights.models_dir.as_deref()));
-    let weights = Weights::load(&weights_config).map_err(|e| e.to_string())?;
     let model = match &args.model {
-        Some(path) => load_model(path, &weights)?,
-        None => empty_model(&weights),
+        Some(path) => Some(
+            Model::load(path).map_err(|e| format!("cannot load model {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    // With a model, its encoder (the crops' folders then train a model of the same kind);
+    // without, the default one.
+    let encoder = match &model {
+        Some(model) => encoder_of(model)?,
+        None => DEFAULT_ENCODER,
+    };
+    let models = FaceModels::load(&BackendConfig::new(encoder, weights_config))?;
+    let model = match model {
+        Some(model) => {
+            model
+                .check_encoder(models.encoder_id())
+                .map_err(|e| e.to_string())?;
+            model
+        }
+        None => empty_model(models.encoder_id()),
     };
     let out = output::OutputDir::prepare(&args.output)?;
     let frame_time = graph::frame_duration(&args.input);
     let mut analyzer = Analyzer::new(
-        Box::new(DlibBackend::new(weights.clone())),
+        Box::new(models.backend()),
         Classifier::new(&model),
         analyzer_config(args.model.is_some()),
     );

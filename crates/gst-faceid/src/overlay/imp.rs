@@ -5,12 +5,14 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{LazyLock, Mutex};
 
+use faceid_core::encoding::EncoderId;
 use faceid_core::frame::{FrameRef, PixelLayout};
 use faceid_core::model::{Classifier, Model};
 use faceid_core::video::analyzer::{Analyzer, FaceResult};
-use faceid_dlib::{DlibBackend, Weights};
+
+use crate::backends::{FaceModels, encoder_of};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -39,11 +41,11 @@ struct ModelLoad {
 }
 
 impl ModelLoad {
-    fn start(path: PathBuf, weights: Arc<Weights>) -> ModelLoad {
+    fn start(path: PathBuf, encoder: EncoderId) -> ModelLoad {
         let (tx, result) = std::sync::mpsc::channel();
         let file = path.clone();
         std::thread::spawn(move || {
-            let _ = tx.send(load_model(&file, &weights));
+            let _ = tx.send(load_model(&file, &encoder));
         });
         ModelLoad { path, result }
     }
@@ -51,7 +53,8 @@ impl ModelLoad {
 
 struct State {
     analyzer: Analyzer,
-    weights: Arc<Weights>,
+    /// The detector's and encoder's files, shared by the process.
+    models: FaceModels,
     /// The model file the classifier was loaded from, or is being loaded from.
     model_path: PathBuf,
     /// A model set while playing, until it is read.
@@ -85,9 +88,15 @@ impl State {
         classifier: Classifier,
         settings: Settings,
     ) -> Result<State, gst::ErrorMessage> {
-        let weights = Weights::load(&settings.weights_config())
+        let models =
+            FaceModels::load(&settings.backend_config(encoder_of(&model).map_err(|e| {
+                gst::error_msg!(
+                    gst::ResourceError::OpenRead,
+                    ("Model {}: {e}", model_path.display())
+                )
+            })?))
             .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ("{e}")))?;
-        model.check_encoder(weights.encoder_id()).map_err(|e| {
+        model.check_encoder(models.encoder_id()).map_err(|e| {
             gst::error_msg!(
                 gst::ResourceError::OpenRead,
                 ("Model {}: {e}", model_path.display())
@@ -100,7 +109,7 @@ impl State {
             model.labels.len()
         );
         let mut analyzer = Analyzer::new(
-            Box::new(DlibBackend::new(weights.clone())),
+            Box::new(models.backend()),
             classifier,
             settings.analyzer_config(&Stream::default()),
         );
@@ -114,7 +123,7 @@ impl State {
         }
         Ok(State {
             analyzer,
-            weights,
+            models,
             model_path,
             loading: None,
             model_unknown_distance: model.unknown_distance,
@@ -185,7 +194,10 @@ impl FaceIdOverlay {
             && *path != state.model_path
         {
             state.model_path = path.clone();
-            state.loading = Some(ModelLoad::start(path.clone(), state.weights.clone()));
+            state.loading = Some(ModelLoad::start(
+                path.clone(),
+                state.models.encoder_id().clone(),
+            ));
         }
         let mut classifier = state.analyzer.classifier().clone();
         let wanted = if settings.unknown_distance > 0.0 {
@@ -510,20 +522,29 @@ impl BaseTransformImpl for FaceIdOverlay {
         };
         // What can be checked in a millisecond is checked here, so a wrong path fails the state
         // change; the weights are read on a thread (see `Loading`).
-        let weights_config = settings.weights_config();
-        gst::info!(
-            CAT,
-            imp = self,
-            "dlib weights from {}",
-            weights_config.dir.display()
-        );
-        weights_config
-            .check_files()
-            .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ("{e}")))?;
         let model = Model::load(&model_path).map_err(|e| {
             gst::error_msg!(
                 gst::ResourceError::OpenRead,
                 ("Could not load model {}: {e}", model_path.display())
+            )
+        })?;
+        // The encoder is the one the model was trained with: the user never names it here.
+        let encoder = encoder_of(&model).map_err(|e| {
+            gst::error_msg!(
+                gst::ResourceError::OpenRead,
+                ("Model {}: {e}", model_path.display())
+            )
+        })?;
+        let backend_config = settings.backend_config(encoder);
+        gst::info!(CAT, imp = self, "{}", backend_config.describe());
+        backend_config.check_files().map_err(|e| {
+            gst::error_msg!(
+                gst::ResourceError::NotFound,
+                (
+                    "Model {} needs the {} encoder: {e}",
+                    model_path.display(),
+                    encoder.name()
+                )
             )
         })?;
         let (tx, ready) = std::sync::mpsc::channel();

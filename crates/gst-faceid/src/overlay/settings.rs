@@ -10,8 +10,10 @@ use gst::glib;
 use gst::prelude::*;
 
 use super::Detector;
+use crate::backends::BackendConfig;
 use crate::draw::{self, DrawStyle, Rgb};
 use crate::element::{path_to_value, path_value, weights_config};
+use faceid_core::encoding::EncoderKind;
 
 const DEFAULT_THRESHOLD: f64 = 0.5;
 const DEFAULT_UNKNOWN_DISTANCE: f64 = -1.0;
@@ -165,6 +167,11 @@ impl Settings {
             self.detector == Detector::Cnn,
         )
     }
+
+    /// The files of `encoder` (the model's) as the properties place dlib's.
+    pub fn backend_config(&self, encoder: EncoderKind) -> BackendConfig {
+        BackendConfig::new(encoder, self.weights_config())
+    }
 }
 
 /// The properties, as `gst-inspect-1.0` shows them.
@@ -182,7 +189,7 @@ pub fn param_specs() -> Vec<glib::ParamSpec> {
             .build(),
         glib::ParamSpecString::builder("encoder-weights")
             .nick("Encoder weights")
-            .blurb("dlib ResNet encoder weights, a file name in models-dir or a path (unset: dlib_face_recognition_resnet_model_v1.dat). Must be the weights the model was trained with")
+            .blurb("For models trained with encoder=dlib: dlib ResNet encoder weights, a file name in models-dir or a path (unset: dlib_face_recognition_resnet_model_v1.dat). Must be the weights the model was trained with. The encoder itself is the one the model file names")
             .mutable_ready()
             .build(),
         glib::ParamSpecDouble::builder("threshold")

@@ -11,8 +11,10 @@ use faceid_core::model::{
     GroupFace, Model, ModelError, TrainOptions, TrainingSet, is_duplicate_reason, left_out_report,
     write_atomically,
 };
+use faceid_dlib::FacePipeline;
 use faceid_dlib::augment::encode_motion_blurred;
-use faceid_dlib::{FacePipeline, Weights};
+
+use crate::backends::{BackendConfig, FaceModels, encoder_of};
 
 use gst::glib;
 use gst::prelude::*;
@@ -194,7 +196,12 @@ impl FaceIdTrain {
         if !state.training.has_new_samples() {
             return Err(no_usable_face());
         }
-        let encoder = state.pipeline.weights().encoder_id().clone();
+        let Some(encoder) = state.pipeline.encoder_id().cloned() else {
+            return Err(gst::error_msg!(
+                gst::CoreError::Failed,
+                ("No face encoder was loaded")
+            ));
+        };
         let training = std::mem::take(&mut state.training);
         let options = TrainOptions {
             clean: settings.clean,
@@ -341,33 +348,36 @@ impl BaseSinkImpl for FaceIdTrain {
             settings.encoder_weights.as_deref(),
             false,
         );
-        let weights = Weights::load(&weights_config)
-            .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ("{e}")))?;
+        let cannot_append = |e: &dyn std::fmt::Display| {
+            gst::error_msg!(
+                gst::ResourceError::OpenRead,
+                (
+                    "Cannot append to {}: {e}. Set append=false to replace it",
+                    location.display()
+                )
+            )
+        };
         let existing = if settings.append && location.exists() {
-            let model = Model::load(&location).map_err(|e| {
-                gst::error_msg!(
-                    gst::ResourceError::OpenRead,
-                    (
-                        "Cannot append to {}: {e}. Set append=false to replace it",
-                        location.display()
-                    )
-                )
-            })?;
-            model.check_encoder(weights.encoder_id()).map_err(|e| {
-                gst::error_msg!(
-                    gst::ResourceError::OpenRead,
-                    (
-                        "Cannot append to {}: {e}. Set append=false to replace it",
-                        location.display()
-                    )
-                )
-            })?;
-            Some(model)
+            Some(Model::load(&location).map_err(|e| cannot_append(&e))?)
         } else {
             None
         };
+        let existing_encoder = match &existing {
+            Some(model) => Some(encoder_of(model).map_err(|e| cannot_append(&e))?),
+            None => None,
+        };
+        let encoder = settings
+            .encoder_kind(existing_encoder)
+            .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("{e}")))?;
+        let models = FaceModels::load(&BackendConfig::new(encoder, weights_config))
+            .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ("{e}")))?;
+        if let Some(model) = &existing {
+            model
+                .check_encoder(models.encoder_id())
+                .map_err(|e| cannot_append(&e))?;
+        }
         *lock(&self.state) = Some(State {
-            pipeline: FacePipeline::new(weights),
+            pipeline: models.pipeline(),
             training: TrainingSet::new(existing.as_ref()),
             location,
             info: None,

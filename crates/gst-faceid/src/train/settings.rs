@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use gst::glib;
 use gst::prelude::*;
 
+use faceid_core::encoding::EncoderKind;
+
+use crate::backends::{DEFAULT_ENCODER, encoder_names};
 use crate::element::{path_to_value, path_value, string_value};
 
 const DEFAULT_APPEND: bool = true;
@@ -21,6 +24,9 @@ pub struct Settings {
     pub append: bool,
     pub models_dir: Option<PathBuf>,
     pub encoder_weights: Option<PathBuf>,
+    /// The `encoder` property: a name of [`EncoderKind`]; `None`: the model's when appending
+    /// to one, else [`DEFAULT_ENCODER`].
+    pub encoder: Option<String>,
     pub upsample: u32,
     pub jitters: u32,
     pub clean: bool,
@@ -36,6 +42,7 @@ impl Default for Settings {
             append: DEFAULT_APPEND,
             models_dir: None,
             encoder_weights: None,
+            encoder: None,
             upsample: DEFAULT_UPSAMPLE,
             jitters: DEFAULT_JITTERS,
             clean: DEFAULT_CLEAN,
@@ -71,7 +78,12 @@ pub fn param_specs() -> Vec<glib::ParamSpec> {
             .build(),
         glib::ParamSpecString::builder("encoder-weights")
             .nick("Encoder weights")
-            .blurb("dlib ResNet encoder weights, a file name in models-dir or a path (unset: dlib_face_recognition_resnet_model_v1.dat). The model remembers which weights made it")
+            .blurb("With encoder=dlib: dlib ResNet encoder weights, a file name in models-dir or a path (unset: dlib_face_recognition_resnet_model_v1.dat). The model remembers which weights made it")
+            .mutable_ready()
+            .build(),
+        glib::ParamSpecString::builder("encoder")
+            .nick("Face encoder")
+            .blurb("Which face encoder turns faces into numbers: sface (SFace through ONNX Runtime; tells look-alikes apart far better) or dlib (dlib's ResNet, as models before gst-faceid 0.2). The model file records it and faceidoverlay uses the same. Unset: the model's own when appending to one, else sface")
             .mutable_ready()
             .build(),
         glib::ParamSpecUInt::builder("upsample")
@@ -118,6 +130,7 @@ impl Settings {
             "append" => self.append = value.get().expect("type checked upstream"),
             "models-dir" => self.models_dir = path_value(value),
             "encoder-weights" => self.encoder_weights = path_value(value),
+            "encoder" => self.encoder = string_value(value),
             "upsample" => self.upsample = value.get().expect("type checked upstream"),
             "jitters" => self.jitters = value.get().expect("type checked upstream"),
             "clean" => self.clean = value.get().expect("type checked upstream"),
@@ -137,12 +150,29 @@ impl Settings {
             "append" => self.append.to_value(),
             "models-dir" => path_to_value(self.models_dir.as_deref()),
             "encoder-weights" => path_to_value(self.encoder_weights.as_deref()),
+            "encoder" => self.encoder.to_value(),
             "upsample" => self.upsample.to_value(),
             "jitters" => self.jitters.to_value(),
             "clean" => self.clean.to_value(),
             "motion-blur-copies" => self.motion_blur_copies.to_value(),
             "report-location" => path_to_value(self.report_location.as_deref()),
             _ => glib::Value::from_type(glib::Type::UNIT),
+        }
+    }
+}
+
+impl Settings {
+    /// The encoder to train with: the property's, else `existing`'s (the model appended to),
+    /// else [`DEFAULT_ENCODER`]. An unknown name is an error that lists the known ones.
+    pub fn encoder_kind(&self, existing: Option<EncoderKind>) -> Result<EncoderKind, String> {
+        match &self.encoder {
+            Some(name) => EncoderKind::from_name(name).ok_or_else(|| {
+                format!(
+                    "encoder={name:?} is not a face encoder gst-faceid has: use one of {}",
+                    encoder_names()
+                )
+            }),
+            None => Ok(existing.unwrap_or(DEFAULT_ENCODER)),
         }
     }
 }

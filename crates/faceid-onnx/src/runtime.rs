@@ -1,0 +1,189 @@
+//! Where the ONNX files are, and ONNX Runtime opened once per process.
+//!
+//! The files are found as dlib's are, with no environment variable needed (so a GStreamer host
+//! such as OBS finds them): an explicit folder, else `FACEID_ONNX_DIR`, else the folder chosen
+//! at build time (meson sets `FACEID_ONNX_INSTALL_DIR`), else the source tree's `models/onnx`,
+//! which `models/fetch-onnx.sh` fills.
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use sha2::{Digest, Sha256};
+
+/// The ONNX Runtime library `models/fetch-onnx.sh` installs (1.32.0, from the PyPI wheel).
+pub const RUNTIME_FILE: &str = "libonnxruntime.so.1.32.0";
+/// Environment variable naming the folder with the ONNX files.
+pub const ONNX_DIR_ENV: &str = "FACEID_ONNX_DIR";
+
+/// The folder chosen at build time, else the source tree's `models/onnx`.
+pub fn builtin_onnx_dir() -> PathBuf {
+    match option_env!("FACEID_ONNX_INSTALL_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        // crates/faceid-onnx -> the checkout's models/onnx
+        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .nth(2)
+            .unwrap_or(Path::new("."))
+            .join("models")
+            .join("onnx"),
+    }
+}
+
+/// The folder to load ONNX files from: the explicit setting, then `FACEID_ONNX_DIR`, then
+/// [`builtin_onnx_dir`].
+pub fn resolve_onnx_dir(explicit: Option<&Path>) -> PathBuf {
+    if let Some(dir) = explicit.filter(|d| !d.as_os_str().is_empty()) {
+        return dir.to_path_buf();
+    }
+    if let Some(dir) = std::env::var_os(ONNX_DIR_ENV).filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    builtin_onnx_dir()
+}
+
+/// Which folder the ONNX files are in.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OnnxConfig {
+    /// Holds [`RUNTIME_FILE`] and the weights.
+    pub dir: PathBuf,
+}
+
+impl OnnxConfig {
+    /// The files in `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> OnnxConfig {
+        OnnxConfig { dir: dir.into() }
+    }
+
+    /// The folder [`resolve_onnx_dir`] finds with no explicit setting.
+    pub fn resolved() -> OnnxConfig {
+        OnnxConfig::new(resolve_onnx_dir(None))
+    }
+
+    /// Path of a file in the folder.
+    pub fn path_of(&self, file: &str) -> PathBuf {
+        self.dir.join(file)
+    }
+
+    /// Checks that the runtime and `weights` are there, without reading them.
+    pub fn check_files(&self, weights: &str) -> Result<(), OnnxError> {
+        for file in [RUNTIME_FILE, weights] {
+            let path = self.path_of(file);
+            if !path.is_file() {
+                return Err(OnnxError::Missing(path));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why the ONNX backend could not be made. The message says what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OnnxError {
+    /// A file is not there.
+    Missing(PathBuf),
+    /// ONNX Runtime could not be opened, or refused the weights.
+    Runtime(PathBuf, String),
+    /// The weights are not the ones expected (another file under the same name).
+    WrongWeights { path: PathBuf, sha256: String },
+}
+
+impl fmt::Display for OnnxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OnnxError::Missing(path) => write!(
+                f,
+                "{} is missing: the SFace encoder needs ONNX Runtime and SFace's weights. Install \
+                 them with `models/fetch-onnx.sh {}` (from the gst-faceid source tree), point \
+                 the {ONNX_DIR_ENV} environment variable at the folder that holds them, or train \
+                 with dlib's encoder instead (`faceid train --encoder dlib`, faceidtrain \
+                 encoder=dlib)",
+                path.display(),
+                path.parent()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ),
+            OnnxError::Runtime(path, why) => write!(
+                f,
+                "ONNX Runtime could not use {} ({why}). Install the files again with \
+                 `models/fetch-onnx.sh`",
+                path.display()
+            ),
+            OnnxError::WrongWeights { path, sha256 } => write!(
+                f,
+                "{} is not the expected weight file (its SHA-256 is {sha256}). Install it again \
+                 with `models/fetch-onnx.sh`",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for OnnxError {}
+
+/// SHA-256 of a file, hex.
+pub fn sha256_file(path: &Path) -> Result<String, OnnxError> {
+    let unreadable = |e: std::io::Error| OnnxError::Runtime(path.to_path_buf(), e.to_string());
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(unreadable)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// The process's ONNX Runtime environment. ONNX Runtime can be opened once per process (its
+/// library stays loaded until the process ends), so the first folder that opens it wins, and a
+/// failure is kept and reported again.
+static ENVIRONMENT: OnceLock<Result<ort::environment::Environment, OnnxError>> = OnceLock::new();
+static OPENING: Mutex<()> = Mutex::new(());
+
+/// Opens ONNX Runtime from `config`'s folder (once per process).
+pub fn environment(config: &OnnxConfig) -> Result<ort::environment::Environment, OnnxError> {
+    let _one_at_a_time = OPENING.lock().unwrap_or_else(|e| e.into_inner());
+    ENVIRONMENT
+        .get_or_init(|| {
+            let library = config.path_of(RUNTIME_FILE);
+            if !library.is_file() {
+                return Err(OnnxError::Missing(library));
+            }
+            let builder = ort::init_from(&library)
+                .map_err(|e| OnnxError::Runtime(library.clone(), e.to_string()))?;
+            builder
+                .with_name("gst-faceid")
+                .build()
+                .map_err(|e| OnnxError::Runtime(library.clone(), e.to_string()))
+        })
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_runtime_says_how_to_install_it_or_to_use_dlib() {
+        let err = OnnxConfig::new("/nonexistent-faceid-onnx")
+            .check_files("w.onnx")
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains(RUNTIME_FILE), "{msg}");
+        assert!(msg.contains("fetch-onnx.sh"), "{msg}");
+        assert!(msg.contains("--encoder dlib"), "{msg}");
+    }
+
+    #[test]
+    fn the_explicit_folder_wins() {
+        assert_eq!(resolve_onnx_dir(Some(Path::new("/x"))), PathBuf::from("/x"));
+    }
+}
