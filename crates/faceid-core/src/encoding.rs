@@ -6,6 +6,9 @@ pub const ENCODING_DIM: usize = 128;
 /// One face encoding from dlib's ResNet.
 pub type Encoding = [f32; ENCODING_DIM];
 
+/// SFace's default margin (see [`EncoderKind::default_margin`]).
+pub const SFACE_MARGIN: f32 = 0.02;
+
 /// The face encoders gst-faceid knows. A model file names the one that made its encodings
 /// ([`EncoderId::kind`]); the element, `annotate`, `eval` and `discover` take it from there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -47,6 +50,40 @@ impl EncoderKind {
             EncoderKind::DlibResnet => None,
             EncoderKind::Sface => Some(0.6 / 1.128_6),
         }
+    }
+
+    /// The margin a model trained with this encoder gets ([`crate::model::Model::margin`]):
+    /// how much farther (whitened distance) the runner-up person must be for a name. dlib's
+    /// 0.03 was measured on the BTS dev clips; SFace's, on the same scale, separates members
+    /// with smaller gaps (see `MARGINS` in ARCHITECTURE.md's choices).
+    pub fn default_margin(self) -> f32 {
+        match self {
+            EncoderKind::DlibResnet => 0.03,
+            EncoderKind::Sface => SFACE_MARGIN,
+        }
+    }
+
+    /// A face farther from its best match than the model's own photos lie needs a lead over
+    /// every other person of `margin * d / this` (`d` its distance): dlib's 0.3 asks a tenth
+    /// of the distance at its margin. SFace's strangers of a group's own kind come with leads
+    /// of a fortieth of their distance or less while its members' far faces lead by more
+    /// (whitened track means on bts15 against a real TV family), so at SFace's margin this
+    /// asks a fortieth.
+    pub fn far_reference_distance(self) -> f32 {
+        match self {
+            EncoderKind::DlibResnet => 0.3,
+            EncoderKind::Sface => SFACE_MARGIN * 40.0,
+        }
+    }
+
+    /// Whether a face farther from its best match than the model's own photos lie (whitened)
+    /// must also lie as near one of that person's photos as their own photos lie to each other
+    /// (plain distance, the 95th percentile), or be unknown. On SFace this keeps a real East
+    /// Asian TV family unnamed by a BTS model (5.7% of its faces named without it, 1.1% with),
+    /// members' own faces named as before; on dlib, whose own photos lie as far apart as
+    /// strangers do, it is not used.
+    pub fn far_faces_within_own_photos(self) -> bool {
+        self == EncoderKind::Sface
     }
 
     /// A network's raw output as an encoding: normalised and scaled where [`Self::scale`] says.

@@ -46,6 +46,11 @@ pub struct TrainArgs {
     /// the model's own unless given.
     #[arg(long, value_name = "ENCODER")]
     encoder: Option<String>,
+    /// Photos of people around the group who must stay unknown (dancers, hosts, other
+    /// groups; any folder of photos, subfolders too): every face in them keeps the model's
+    /// unknown distance short of them. The model keeps their encodings, not the photos.
+    #[arg(long, value_name = "DIR")]
+    strangers: Option<PathBuf>,
     #[command(flatten)]
     weights: WeightsArgs,
 }
@@ -138,6 +143,7 @@ fn train_person(
     samples: &[gst::Sample],
     location: &Path,
     append: bool,
+    strangers: bool,
 ) -> Result<PersonRun, String> {
     let pipeline = gst::Pipeline::new();
     let src = gst_app::AppSrc::builder().format(gst::Format::Time).build();
@@ -151,7 +157,8 @@ fn train_person(
         .property("jitters", args.jitters)
         .property("upsample", args.upsample)
         .property("clean", !args.keep_all)
-        .property("motion-blur-copies", !args.no_motion_blur_copies);
+        .property("motion-blur-copies", !args.no_motion_blur_copies)
+        .property("strangers", strangers);
     if let Some(dir) = &args.weights.models_dir {
         train = train.property("models-dir", dir);
     }
@@ -250,7 +257,7 @@ fn train_one(
             error: Some("no photo could be decoded".into()),
         }
     } else {
-        train_person(args, label, &samples, partial, append)?
+        train_person(args, label, &samples, partial, append, false)?
     };
     for (i, path) in pushed.into_iter().enumerate() {
         sources.insert(
@@ -271,6 +278,60 @@ fn train_one(
         photos: reports,
         error: run.error,
     })
+}
+
+/// The photos of `dir` and of its subfolders, sorted.
+fn photos_under(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            out.extend(photos_under(&path)?);
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Adds the faces of `--strangers` to the model at `partial` (and retrains it over them).
+fn train_strangers(
+    args: &TrainArgs,
+    dir: &Path,
+    partial: &Path,
+    progress: &mut (Progress, u64, u64),
+) -> Result<(), String> {
+    let photos = photos_under(dir)?;
+    progress.2 += photos.len() as u64;
+    let mut samples = Vec::new();
+    for photo in &photos {
+        progress.1 += 1;
+        let shown = format!(
+            "strangers/{}",
+            photo.file_name().unwrap_or_default().to_string_lossy()
+        );
+        progress
+            .0
+            .update(progress.1, progress.2, &shown, Duration::ZERO);
+        if let Ok(sample) = decode_image(photo) {
+            samples.push(sample);
+        }
+    }
+    if samples.is_empty() {
+        return Err(format!("{}: no photo could be decoded", dir.display()));
+    }
+    let run = train_person(args, "(strangers)", &samples, partial, true, true)?;
+    if let Some(e) = run.error {
+        return Err(format!("strangers in {}: {e}", dir.display()));
+    }
+    Ok(())
 }
 
 /// Names the photos in the model by their files, writes `--report`, and returns the reason
@@ -364,6 +425,9 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
         append |= person.error.is_none();
         table.push(person);
     }
+    if append && let Some(dir) = &args.strangers {
+        train_strangers(args, dir, &partial, &mut progress)?;
+    }
     progress.0.finish();
     if append {
         let left_out = name_photos(args, &partial, &sources)?;
@@ -386,6 +450,12 @@ pub fn run(args: &TrainArgs) -> Result<(), String> {
     let trained = table.iter().filter(|p| p.error.is_none()).count();
     println!("wrote {} ({trained} people)", args.output.display());
     if let Ok(model) = Model::load(&args.output) {
+        if !model.strangers.is_empty() {
+            println!(
+                "{} faces of strangers kept out (--strangers, and earlier trainings)",
+                model.strangers.len()
+            );
+        }
         println!(
             "unknown beyond distance {:.3} from a person's photos ({:.3} from their motion-blurred copies)",
             model.unknown_distance,

@@ -418,6 +418,7 @@ fn train_reports_photos_left_out_and_refuses_an_empty_folder() {
     let model = dir.path().join("m.faceid");
     let out = faceid_command()
         .arg("train")
+        .args(["--encoder", "dlib"])
         .arg(&photos)
         .arg("-o")
         .arg(&model)
@@ -448,6 +449,7 @@ fn train_reports_photos_left_out_and_refuses_an_empty_folder() {
     std::fs::create_dir_all(&empty).unwrap();
     let out = faceid_command()
         .arg("train")
+        .args(["--encoder", "dlib"])
         .arg(&empty)
         .arg("-o")
         .arg(&model)
@@ -627,6 +629,7 @@ fn train_on_a_folder_of_non_images_fails_and_keeps_the_old_model() {
     std::fs::write(&model, b"the previous model").unwrap();
     let out = faceid_command()
         .arg("train")
+        .args(["--encoder", "dlib"])
         .arg(&photos)
         .arg("-o")
         .arg(&model)
@@ -712,4 +715,144 @@ fn the_sample_clip_gets_trustworthy_names_and_a_member_left_out_is_not_named_as_
         s["named_ok"].as_f64().unwrap() > 0.75,
         "the others are still named: {s}"
     );
+}
+
+#[test]
+fn a_version_3_dlib_model_names_the_sample_clip_as_before() {
+    // tests/data/bbt_clip_dlib_v3.faceid was written by gst-faceid before format 4 (commit
+    // c506d9a, `faceid train samples/clips/bbt_mv_720p-train`): it names no encoder, so it is
+    // dlib's, and it names the clip as it did then (named_ok 0.9947, no wrong name).
+    let v3 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bbt_clip_dlib_v3.faceid");
+    let text = std::fs::read_to_string(&v3).unwrap();
+    assert!(text.contains("\"version\":3") && !text.contains("\"name\""));
+    let s = clip_scores(&v3);
+    assert!(s["named_ok"].as_f64().unwrap() >= 0.99, "{s}");
+    assert_eq!(s["wrong_name"].as_f64().unwrap(), 0.0, "{s}");
+}
+
+#[test]
+fn training_with_sface_missing_says_what_to_install_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.faceid");
+    let err = faceid_fails(
+        faceid_command()
+            .env("FACEID_ONNX_DIR", dir.path().join("no-onnx-here"))
+            .arg("train")
+            .arg(samples().join("clips/bbt_mv_720p-train"))
+            .arg("-o")
+            .arg(&model)
+            .args(["--encoder", "sface"]),
+    );
+    assert!(err.contains("fetch-onnx.sh"), "{err}");
+    assert!(err.contains("--encoder dlib"), "{err}");
+    assert!(!model.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no partial file left"
+    );
+    let err = faceid_fails(
+        faceid_command()
+            .arg("train")
+            .arg(samples().join("clips/bbt_mv_720p-train"))
+            .arg("-o")
+            .arg(&model)
+            .args(["--encoder", "arcface"]),
+    );
+    assert!(err.contains("sface, dlib"), "{err}");
+}
+
+#[test]
+fn an_sface_model_without_sface_installed_is_a_clear_error_of_annotate() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.faceid");
+    faceid_succeeds(
+        faceid_command()
+            .arg("train")
+            .arg(samples().join("clips/bbt_mv_720p-train"))
+            .arg("-o")
+            .arg(&model),
+    );
+    let text = std::fs::read_to_string(&model).unwrap();
+    assert!(
+        text.contains("\"name\":\"sface\""),
+        "the default encoder is SFace"
+    );
+    let out = dir.path().join("out.mp4");
+    let err = faceid_fails(
+        faceid_command()
+            .env("FACEID_ONNX_DIR", dir.path().join("no-onnx-here"))
+            .arg("annotate")
+            .arg(samples().join("fr_examples/_video/short_hamilton_clip.mp4"))
+            .arg("-m")
+            .arg(&model)
+            .arg("-o")
+            .arg(&out),
+    );
+    assert!(err.contains("needs the sface encoder"), "{err}");
+    assert!(err.contains("fetch-onnx.sh"), "{err}");
+    assert!(!out.exists());
+    // A model of an encoder this build does not have names it and what to do.
+    let future = dir.path().join("future.faceid");
+    std::fs::write(
+        &future,
+        text.replace("\"name\":\"sface\"", "\"name\":\"arcface-r100\""),
+    )
+    .unwrap();
+    let err = faceid_fails(
+        faceid_command()
+            .arg("annotate")
+            .arg(samples().join("fr_examples/_video/short_hamilton_clip.mp4"))
+            .arg("-m")
+            .arg(&future)
+            .arg("--no-video"),
+    );
+    assert!(
+        err.contains("arcface-r100") && err.contains("upgrade"),
+        "{err}"
+    );
+}
+
+#[test]
+fn strangers_given_at_training_stay_unknown_and_only_their_encodings_are_kept() {
+    // The clip's extras are the five Johns: given as --strangers, none of their faces may be
+    // named, and the model keeps their encodings, not their photos' names or paths.
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.faceid");
+    let out = faceid_succeeds(
+        faceid_command()
+            .arg("train")
+            .arg(samples().join("clips/bbt_mv_720p-train"))
+            .arg("-o")
+            .arg(&model)
+            .arg("--strangers")
+            .arg(samples().join("johns")),
+    );
+    assert!(out.contains("faces of strangers kept out"), "{out}");
+    let text = std::fs::read_to_string(&model).unwrap();
+    assert!(
+        !text.contains("John") && !text.contains("johns"),
+        "no name or path"
+    );
+    let m = faceid_core::model::Model::load(&model).unwrap();
+    assert!(m.strangers.len() >= 50, "{}", m.strangers.len());
+    let s = clip_scores(&model);
+    assert_eq!(s["wrong_name"].as_f64().unwrap(), 0.0, "{s}");
+    // Appending a person keeps them.
+    let more = dir.path().join("more");
+    std::fs::create_dir_all(more.join("penny")).unwrap();
+    for photo in std::fs::read_dir(samples().join("clips/bbt_mv_720p-train/penny")).unwrap() {
+        let photo = photo.unwrap().path();
+        std::fs::copy(&photo, more.join("penny").join(photo.file_name().unwrap())).unwrap();
+    }
+    faceid_succeeds(
+        faceid_command()
+            .arg("train")
+            .arg(&more)
+            .arg("-o")
+            .arg(&model)
+            .arg("--append"),
+    );
+    let again = faceid_core::model::Model::load(&model).unwrap();
+    assert_eq!(again.strangers.len(), m.strangers.len());
 }

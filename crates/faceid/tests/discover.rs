@@ -271,6 +271,7 @@ fn train_skips_folders_nobody_has_named_yet_and_says_so() {
     let model = dir.path().join("half.faceid");
     let out = faceid_command()
         .arg("train")
+        .args(["--encoder", "dlib"])
         .arg(dir.path())
         .arg("-o")
         .arg(&model)
@@ -288,6 +289,7 @@ fn train_skips_folders_nobody_has_named_yet_and_says_so() {
     let stderr = faceid_fails(
         faceid_command()
             .arg("train")
+            .args(["--encoder", "dlib"])
             .arg(only.path())
             .arg("-o")
             .arg(only.path().join("m.faceid")),

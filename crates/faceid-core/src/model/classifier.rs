@@ -6,7 +6,7 @@ use linfa_nn::{LinearSearch, NearestNeighbour};
 use ndarray::{Array2, ArrayView1};
 
 use super::{Model, Sample, TEMPERATURE};
-use crate::encoding::{ENCODING_DIM, Encoding};
+use crate::encoding::{ENCODING_DIM, EncoderKind, Encoding};
 use crate::metric::Whitening;
 
 /// `softmax(-d² / 2T)` over per-person distances `d`: confidences summing to 1.
@@ -78,6 +78,14 @@ pub struct Classifier {
     /// over the runner-up in proportion to its distance ([`MARGIN_REFERENCE_DISTANCE`]).
     /// Infinite when the model has too few photos to say.
     own_spread: f32,
+    /// [`own_photo_spread`] of the model's photos.
+    own_photo_spread: f32,
+    /// Whether a far face must also lie within [`Self::own_photo_spread`] of a photo
+    /// ([`EncoderKind::far_faces_within_own_photos`]).
+    far_within_own_photos: bool,
+    /// The distance at which a far face needs exactly the margin as its lead
+    /// ([`EncoderKind::far_reference_distance`]).
+    far_reference: f32,
     unknown_distance: f32,
     blur_penalty: f32,
     margin: f32,
@@ -151,6 +159,15 @@ impl Classifier {
             whitening,
             hub_offsets,
             own_spread,
+            own_photo_spread: own_photo_spread(&model.samples),
+            far_within_own_photos: model
+                .encoder
+                .kind()
+                .is_some_and(EncoderKind::far_faces_within_own_photos),
+            far_reference: model.encoder.kind().map_or(
+                MARGIN_REFERENCE_DISTANCE,
+                EncoderKind::far_reference_distance,
+            ),
             centroids,
             per_label: matrices(&|s| Some(&s.encoding)),
             per_label_blurred: matrices(&|s| s.motion_blurred.as_ref()),
@@ -255,10 +272,16 @@ impl Classifier {
         // face (nearer a motion-blurred copy than a sharp photo): the blur alone puts it far
         // from every sharp mean, and the model's blur penalty is its guard.
         let far = nearest > self.own_spread && !like_motion_blur;
+        // With SFace, such a face must also lie as near one of the person's photos as their
+        // own photos lie to each other ([`own_photo_spread`]): strangers of the group's own
+        // kind come with tiny leads *and* farther from every photo (a real East Asian TV
+        // family: 0.56-0.66 from the bts15 model's photos, its members' own faces 0.38-0.53).
+        let beyond_own_photos = self.far_within_own_photos && far && sharp > self.own_photo_spread;
         let lead_over_everyone = next_after_best(&|_| false) - nearest;
-        let unclear_far = far
-            && self.margin > 0.0
-            && lead_over_everyone < self.margin * nearest / MARGIN_REFERENCE_DISTANCE;
+        let unclear_far = beyond_own_photos
+            || far
+                && self.margin > 0.0
+                && lead_over_everyone < self.margin * nearest / self.far_reference;
         let scores = confidences(&distances);
         let distance = sharp.min(blurred);
         Prediction {
@@ -353,6 +376,32 @@ fn own_spread(white: &[(usize, Encoding)], centroids: &[Encoding], hub_offsets: 
                 + hub_offsets[*label]
         })
         .filter(|d| d.is_finite())
+        .collect();
+    if distances.len() < MIN_SPREAD_SAMPLES {
+        return f32::INFINITY;
+    }
+    distances.sort_by(f32::total_cmp);
+    let at = ((distances.len() - 1) as f32 * OWN_SPREAD_QUANTILE).round() as usize;
+    distances[at.min(distances.len() - 1)]
+}
+
+/// How near the model's people's own sharp photos lie to their person's nearest other photo
+/// (plain distance, as a new photo's nearest-photo distance is measured): the
+/// [`OWN_SPREAD_QUANTILE`] of those over every person with at least two photos. Infinite with
+/// fewer than [`MIN_SPREAD_SAMPLES`].
+fn own_photo_spread(samples: &[Sample]) -> f32 {
+    let mut distances: Vec<f32> = samples
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            samples
+                .iter()
+                .enumerate()
+                .filter(|(j, o)| *j != i && o.label == s.label)
+                .map(|(_, o)| crate::encoding::distance(&s.encoding, &o.encoding))
+                .filter(|d| d.is_finite())
+                .reduce(f32::min)
+        })
         .collect();
     if distances.len() < MIN_SPREAD_SAMPLES {
         return f32::INFINITY;

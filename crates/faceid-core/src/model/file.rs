@@ -67,6 +67,9 @@ struct ModelFile {
     blur_penalty: f32,
     classifier: FileClassifier,
     samples: Vec<FileSample>,
+    /// Version 4: the user's strangers' encodings (`--strangers`), when given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    strangers: Vec<Vec<f32>>,
 }
 
 impl Model {
@@ -173,7 +176,20 @@ impl Model {
                 )));
             }
         };
+        let strangers = file
+            .strangers
+            .iter()
+            .map(|e| {
+                Encoding::try_from(e.as_slice()).map_err(|_| {
+                    corrupt(format!(
+                        "a stranger's encoding has {} numbers, not {ENCODING_DIM}",
+                        e.len()
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let model = Model {
+            strangers,
             labels: file.labels,
             samples,
             left_out,
@@ -200,6 +216,7 @@ impl Model {
             counts: self.counts(),
             unknown_distance: self.unknown_distance,
             blur_penalty: self.blur_penalty,
+            strangers: self.strangers.iter().map(|e| e.to_vec()).collect(),
             classifier: FileClassifier {
                 kind: CLASSIFIER_KIND.into(),
                 shrinkage: Some(self.shrinkage),

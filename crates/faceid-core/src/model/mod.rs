@@ -98,6 +98,8 @@ impl Sample {
 /// Training settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainOptions {
+    /// Faces of the user's own strangers (see [`Model::strangers`]).
+    pub strangers: Vec<Encoding>,
     /// Unknown distance written into the model; `None`: calibrated on the stranger cohort
     /// ([`crate::training::cohort`]), or from the training photos when the cohort was made by other
     /// encoder weights ([`cleaning::calibrate_unknown_distance`]).
@@ -110,6 +112,7 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
+            strangers: Vec::new(),
             unknown_distance: None,
             clean: true,
         }
@@ -158,6 +161,11 @@ pub struct Model {
     /// Added to the distance of a match against a motion-blurred copy
     /// ([`cleaning::calibrate_blur_penalty`]); 0 for models without copies.
     pub blur_penalty: f32,
+    /// Faces of people around the group who must stay unknown, given at training (`faceid
+    /// train --strangers`, faceidtrain `strangers=true`): encodings only, no photo, no name.
+    /// They calibrate the unknown distance with the shipped cohort, and stay for later
+    /// trainings (append).
+    pub strangers: Vec<Encoding>,
 }
 
 /// Why a model could not be loaded, trained or saved. Messages say what to do.
@@ -310,6 +318,9 @@ impl Model {
             })
             .collect();
 
+        let margin = encoder
+            .kind()
+            .map_or(DEFAULT_MARGIN, crate::encoding::EncoderKind::default_margin);
         // Leave out photos that do not belong, then calibrate "unknown" on what is left.
         let photos: Vec<Photo> = samples
             .iter()
@@ -326,7 +337,7 @@ impl Model {
                 ..Policy::default()
             };
             let verdicts = cleaning::clean(&photos, &policy);
-            crate::training::likeness::leave_out_lookalikes(&photos, &verdicts, DEFAULT_MARGIN)
+            crate::training::likeness::leave_out_lookalikes(&photos, &verdicts, margin)
         } else {
             vec![None; photos.len()]
         };
@@ -355,9 +366,9 @@ impl Model {
         let blurred: Vec<Option<Encoding>> = samples.iter().map(|s| s.motion_blurred).collect();
         let blur_penalty = cleaning::calibrate_blur_penalty(&kept_photos, &blurred, midpoint);
         let unknown_distance = options.unknown_distance.unwrap_or_else(|| {
-            crate::training::cohort::builtin(&encoder)
+            let people = person_photos(&samples, kept_labels.len());
+            let calibrated = crate::training::cohort::builtin(&encoder)
                 .and_then(|cohort| {
-                    let people = person_photos(&samples, kept_labels.len());
                     crate::training::cohort::unknown_distance(
                         cohort,
                         &encoder,
@@ -365,17 +376,21 @@ impl Model {
                         blur_penalty,
                     )
                 })
-                .map_or(midpoint, |c| c.distance)
+                .map_or(midpoint, |c| c.distance);
+            // The user's own strangers (people around the group) stay out too.
+            crate::training::cohort::keep_out(&options.strangers, &people, blur_penalty)
+                .map_or(calibrated, |d| d.min(calibrated))
         });
         let model = Model {
             shrinkage: shrinkage_for(samples.len(), kept_labels.len()),
-            margin: DEFAULT_MARGIN,
+            margin,
             labels: kept_labels,
             samples,
             left_out,
             encoder,
             unknown_distance,
             blur_penalty,
+            strangers: options.strangers.clone(),
         };
         model.validate()?;
         Ok(model)
@@ -424,6 +439,9 @@ impl Model {
             if l.sample.label >= n || l.sample.encodings().flatten().any(|v| !v.is_finite()) {
                 return Err(corrupt("bad left-out sample"));
             }
+        }
+        if self.strangers.iter().flatten().any(|v| !v.is_finite()) {
+            return Err(corrupt("non-finite number in a stranger's encoding"));
         }
         if self.counts().contains(&0) {
             return Err(corrupt("a label has no samples"));

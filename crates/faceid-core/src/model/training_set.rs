@@ -34,6 +34,8 @@ pub struct TrainingSet {
     /// Group photos an earlier training could not decide: reported again, never trained on.
     undecided: Vec<LeftOut>,
     renewed: Vec<bool>,
+    /// The user's strangers ([`Model::strangers`]): kept from the model appended to, and added.
+    strangers: Vec<Encoding>,
 }
 
 impl TrainingSet {
@@ -61,6 +63,7 @@ impl TrainingSet {
                     .cloned()
                     .collect(),
                 renewed: vec![false; m.labels.len()],
+                strangers: m.strangers.clone(),
             },
             None => TrainingSet::default(),
         }
@@ -195,6 +198,21 @@ impl TrainingSet {
         self.renewed.iter().any(|r| *r)
     }
 
+    /// Whether the set holds anyone's photos (an appended model's or this run's).
+    pub fn has_samples(&self) -> bool {
+        !self.samples.is_empty()
+    }
+
+    /// Adds faces of people who must stay unknown (every face of a strangers' photo).
+    pub fn add_strangers(&mut self, faces: &[Encoding]) {
+        self.strangers.extend_from_slice(faces);
+    }
+
+    /// How many strangers' faces the set holds (the model's and this run's).
+    pub fn stranger_count(&self) -> usize {
+        self.strangers.len()
+    }
+
     /// Trains a model over every photo. A label whose photos were all group photos none of
     /// which could be decided is left out of the model.
     pub fn train(
@@ -204,7 +222,11 @@ impl TrainingSet {
     ) -> Result<Model, ModelError> {
         let mut unresolved = self.resolve_group_photos();
         unresolved.append(&mut self.undecided);
-        let mut model = Model::train(self.labels.clone(), self.samples, encoder, options)?;
+        let options = TrainOptions {
+            strangers: std::mem::take(&mut self.strangers),
+            ..options.clone()
+        };
+        let mut model = Model::train(self.labels.clone(), self.samples, encoder, &options)?;
         // Model::train drops labels without a sample: keep the reasons of those that remain.
         for mut left in unresolved {
             let name = &self.labels[left.sample.label];

@@ -191,6 +191,43 @@ pub fn unknown_distance(
     })
 }
 
+/// The distance that keeps all of `strangers` (the user's own: a few dozen faces of people
+/// around the group) out of `people`: a little nearer than the nearest of them comes, never
+/// below [`MIN_UNKNOWN_DISTANCE`]. A face within [`SAME_PERSON_MEAN_DISTANCE`] of a person's
+/// mean is taken for that person (a member's photo among the strangers) and skipped. `None`
+/// when there is no stranger.
+pub fn keep_out(
+    strangers: &[Encoding],
+    people: &[PersonPhotos<'_>],
+    blur_penalty: f32,
+) -> Option<f32> {
+    let means: Vec<Encoding> = people.iter().filter_map(|p| mean(&p.sharp)).collect();
+    strangers
+        .iter()
+        .filter(|s| {
+            means
+                .iter()
+                .all(|m| distance(s, m) >= SAME_PERSON_MEAN_DISTANCE)
+        })
+        .map(|face| {
+            people
+                .iter()
+                .flat_map(|p| {
+                    let sharp = p.sharp.iter().map(|e| distance(face, e));
+                    let blurred = p.blurred.iter().map(|e| distance(face, e) + blur_penalty);
+                    sharp.chain(blurred)
+                })
+                .filter(|d| !d.is_nan())
+                .fold(f32::INFINITY, f32::min)
+        })
+        .filter(|d| d.is_finite())
+        .fold(None, |m: Option<f32>, d| Some(m.map_or(d, |m| m.min(d))))
+        .map(|nearest| (nearest - STRANGER_GAP).max(MIN_UNKNOWN_DISTANCE))
+}
+
+/// How much nearer than the nearest of the user's strangers the unknown distance is put.
+pub const STRANGER_GAP: f32 = 0.005;
+
 #[cfg(test)]
 mod tests {
     use super::*;

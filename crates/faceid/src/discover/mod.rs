@@ -14,14 +14,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use faceid_core::detection::{DetectionConfig, VIDEO_DETECTION_WIDTH};
-use faceid_core::encoding::EncoderId;
+use faceid_core::encoding::{EncoderId, EncoderKind};
 use faceid_core::frame::{FrameRef, PixelLayout};
 use faceid_core::model::{Classifier, Model};
 use faceid_core::video::analyzer::{Analyzer, AnalyzerConfig};
 use faceid_core::video::discovery::{Collector, Grouping, GroupingConfig, Person};
 use faceid_dlib::{WeightsConfig, resolve_models_dir};
 use gst::prelude::*;
-use gstfaceid::backends::{BackendConfig, DEFAULT_ENCODER, FaceModels, encoder_of};
+use gstfaceid::backends::{BackendConfig, FaceModels, encoder_of};
 
 use crate::WeightsArgs;
 use crate::annotate::graph;
@@ -88,6 +88,7 @@ fn empty_model(encoder: &EncoderId) -> Model {
         margin: 0.0,
         unknown_distance: 0.0,
         blur_penalty: 0.0,
+        strangers: Vec::new(),
     }
 }
 
@@ -102,11 +103,13 @@ pub fn run(args: &DiscoverArgs) -> Result<(), String> {
         ),
         None => None,
     };
-    // With a model, its encoder (the crops' folders then train a model of the same kind);
-    // without, the default one.
+    // With a model, its encoder. Without, dlib's: the grouping's link distance was measured
+    // on dlib's encodings, and on SFace's the same rule splits members into 2-4 folders each
+    // (bts15: 16 folders for 7 members). The folders hold photos, which `faceid train`
+    // encodes with whichever encoder it is told.
     let encoder = match &model {
         Some(model) => encoder_of(model)?,
-        None => DEFAULT_ENCODER,
+        None => EncoderKind::DlibResnet,
     };
     let models = FaceModels::load(&BackendConfig::new(encoder, weights_config))?;
     let model = match model {

@@ -236,13 +236,15 @@ pub fn run(pipeline: &gst::Pipeline) -> RunResult {
 }
 
 /// Pushes the first frame of each file through `appsrc ! videoconvert ! faceidtrain` with
-/// the given properties.
+/// the given properties. The encoder is dlib's unless the properties say (`encoder`): these
+/// tests' figures are dlib's; SFace, the default, has its own (`sface.rs`, `lookalikes.rs`).
 pub fn train(files: &[PathBuf], properties: &[(&str, &dyn ToValue)]) -> RunResult {
     init();
     let pipeline = gst::Pipeline::new();
     let src = gst_app::AppSrc::builder().format(gst::Format::Time).build();
     let convert = gst::ElementFactory::make("videoconvert").build().unwrap();
     let train = gst::ElementFactory::make("faceidtrain").build().unwrap();
+    train.set_property("encoder", "dlib");
     for (name, value) in properties {
         train.set_property(name, value.to_value());
     }
@@ -352,7 +354,14 @@ pub fn faceid_fails(command: &mut std::process::Command) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// `faceid train DIR -o MODEL`, asserting success; its standard output.
+/// `faceid train DIR -o MODEL --encoder dlib`, asserting success; its standard output.
 pub fn train_folder(dir: &Path, model: &Path) -> String {
-    faceid_succeeds(faceid_command().arg("train").arg(dir).arg("-o").arg(model))
+    faceid_succeeds(
+        faceid_command()
+            .arg("train")
+            .arg(dir)
+            .arg("-o")
+            .arg(model)
+            .args(["--encoder", "dlib"]),
+    )
 }

@@ -48,6 +48,8 @@ enum FrameOutcome {
     NoFace,
     /// Several faces: decided at EOS which one is the person (or none).
     GroupPhoto,
+    /// A photo of strangers (`strangers=true`): every face kept to stay unknown.
+    Strangers,
 }
 
 impl FrameOutcome {
@@ -56,6 +58,7 @@ impl FrameOutcome {
             FrameOutcome::Used => "used",
             FrameOutcome::NoFace => "no-face",
             FrameOutcome::GroupPhoto => "group-photo",
+            FrameOutcome::Strangers => "strangers",
         }
     }
 }
@@ -69,6 +72,8 @@ struct State {
     frames: u64,
     skipped_no_face: u64,
     group_photos: u64,
+    /// Strangers' faces added by this run (`strangers=true`).
+    strangers: u64,
 }
 
 /// The pixel layout of a negotiated format (the pad template's formats).
@@ -98,6 +103,23 @@ impl State {
         boxes.sort_by_key(|b| std::cmp::Reverse(b.area()));
         boxes.truncate(MAX_GROUP_PHOTO_FACES);
         boxes
+    }
+
+    /// Encodes every face of a strangers' photo into the training set's strangers.
+    fn add_strangers_photo(
+        &mut self,
+        view: &FrameRef<'_>,
+        settings: &Settings,
+    ) -> (FrameOutcome, usize) {
+        let boxes = self.find_faces(view, settings.upsample);
+        let encodings = self.pipeline.encode(view, &boxes, settings.jitters);
+        if encodings.len() != boxes.len() || boxes.is_empty() {
+            self.skipped_no_face += 1;
+            return (FrameOutcome::NoFace, boxes.len());
+        }
+        self.training.add_strangers(&encodings);
+        self.strangers += encodings.len() as u64;
+        (FrameOutcome::Strangers, boxes.len())
     }
 
     /// Encodes the photo's faces into the training set; what became of it and how many faces
@@ -168,6 +190,7 @@ impl FaceIdTrain {
             .field("frames", state.frames)
             .field("skipped-no-face", state.skipped_no_face)
             .field("group-photos", state.group_photos)
+            .field("strangers", state.strangers)
             .build();
         let added = state.training.added_counts();
         summary.set(
@@ -193,7 +216,8 @@ impl FaceIdTrain {
                 )
             )
         };
-        if !state.training.has_new_samples() {
+        let only_strangers = state.strangers > 0 && state.training.stranger_count() > 0;
+        if !state.training.has_new_samples() && !(only_strangers && state.training.has_samples()) {
             return Err(no_usable_face());
         }
         let Some(encoder) = state.pipeline.encoder_id().cloned() else {
@@ -385,6 +409,7 @@ impl BaseSinkImpl for FaceIdTrain {
             frames: 0,
             skipped_no_face: 0,
             group_photos: 0,
+            strangers: 0,
         });
         Ok(())
     }
@@ -421,7 +446,12 @@ impl BaseSinkImpl for FaceIdTrain {
             );
             return Err(gst::FlowError::NotNegotiated);
         };
-        let Some(label) = settings.label.clone().or_else(|| state.tag_label.clone()) else {
+        let label = if settings.strangers {
+            Some("(strangers)".to_string())
+        } else {
+            settings.label.clone().or_else(|| state.tag_label.clone())
+        };
+        let Some(label) = label else {
             gst::element_imp_error!(
                 self,
                 gst::StreamError::Failed,
@@ -448,6 +478,7 @@ impl BaseSinkImpl for FaceIdTrain {
             frame.plane_stride()[0] as usize,
             layout_of(info.format()),
         ) {
+            Ok(view) if settings.strangers => state.add_strangers_photo(&view, &settings),
             Ok(view) => state.add_photo(&view, &label, index, &settings),
             Err(e) => {
                 gst::element_imp_warning!(

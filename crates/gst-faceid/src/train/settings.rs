@@ -27,6 +27,8 @@ pub struct Settings {
     /// The `encoder` property: a name of [`EncoderKind`]; `None`: the model's when appending
     /// to one, else [`DEFAULT_ENCODER`].
     pub encoder: Option<String>,
+    /// The `strangers` property.
+    pub strangers: bool,
     pub upsample: u32,
     pub jitters: u32,
     pub clean: bool,
@@ -43,6 +45,7 @@ impl Default for Settings {
             models_dir: None,
             encoder_weights: None,
             encoder: None,
+            strangers: false,
             upsample: DEFAULT_UPSAMPLE,
             jitters: DEFAULT_JITTERS,
             clean: DEFAULT_CLEAN,
@@ -84,6 +87,12 @@ pub fn param_specs() -> Vec<glib::ParamSpec> {
         glib::ParamSpecString::builder("encoder")
             .nick("Face encoder")
             .blurb("Which face encoder turns faces into numbers: sface (SFace through ONNX Runtime; tells look-alikes apart far better) or dlib (dlib's ResNet, as models before gst-faceid 0.2). The model file records it and faceidoverlay uses the same. Unset: the model's own when appending to one, else sface")
+            .mutable_ready()
+            .build(),
+        glib::ParamSpecBoolean::builder("strangers")
+            .nick("Strangers")
+            .blurb("These photos are of people around the group who must stay unknown (dancers, hosts, other groups): every face in them keeps this model's unknown distance short of them, and none is trained as anyone (no label needed). The model keeps their encodings (no photo, no name) for later trainings")
+            .default_value(false)
             .mutable_ready()
             .build(),
         glib::ParamSpecUInt::builder("upsample")
@@ -131,6 +140,7 @@ impl Settings {
             "models-dir" => self.models_dir = path_value(value),
             "encoder-weights" => self.encoder_weights = path_value(value),
             "encoder" => self.encoder = string_value(value),
+            "strangers" => self.strangers = value.get().expect("type checked upstream"),
             "upsample" => self.upsample = value.get().expect("type checked upstream"),
             "jitters" => self.jitters = value.get().expect("type checked upstream"),
             "clean" => self.clean = value.get().expect("type checked upstream"),
@@ -151,6 +161,7 @@ impl Settings {
             "models-dir" => path_to_value(self.models_dir.as_deref()),
             "encoder-weights" => path_to_value(self.encoder_weights.as_deref()),
             "encoder" => self.encoder.to_value(),
+            "strangers" => self.strangers.to_value(),
             "upsample" => self.upsample.to_value(),
             "jitters" => self.jitters.to_value(),
             "clean" => self.clean.to_value(),
