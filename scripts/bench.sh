@@ -19,6 +19,8 @@
 # Then small faces (issue 14): bts_small_faces_720p (faces 22-60 px) with find-small-faces on
 # and off (the baseline), by face height; and `faceid discover` on the bbt and bts15 clips,
 # its frames/s against the clip's own 30 (it must finish before the video would have played).
+# Every "default" row is run with both face encoders in the same run: SFace (the default since
+# format 4) and dlib's ResNet (`--encoder dlib`, the encoder before it), named in the row.
 # Usage: scripts/bench.sh [--quick | --lopo]   (--quick: the bbt 720p clip only)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -28,10 +30,17 @@ bin=target/release/faceid
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-$bin train samples/clips/bbt_mv_720p-train -o "$work/bbt.faceid" >/dev/null 2>&1
-$bin train samples/clips/bbt_mv_720p-train -o "$work/bbt-sharp.faceid" --no-motion-blur-copies >/dev/null 2>&1
-$bin train samples/fr_examples -o "$work/fr.faceid" >/dev/null 2>&1
-$bin train samples/fr_examples -o "$work/fr-sharp.faceid" --no-motion-blur-copies >/dev/null 2>&1
+encoders=(sface dlib)
+# train NAME DIR [args]: NAME-sface.faceid and NAME-dlib.faceid
+train() { local name=$1 dir=$2 enc; shift 2
+  for enc in "${encoders[@]}"; do
+    $bin train "$dir" -o "$work/$name-$enc.faceid" --encoder $enc "$@" >/dev/null 2>&1
+  done
+}
+train bbt samples/clips/bbt_mv_720p-train
+$bin train samples/clips/bbt_mv_720p-train -o "$work/bbt-sharp.faceid" --encoder dlib --no-motion-blur-copies >/dev/null 2>&1
+train fr samples/fr_examples
+$bin train samples/fr_examples -o "$work/fr-sharp.faceid" --encoder dlib --no-motion-blur-copies >/dev/null 2>&1
 baseline=(--set tracking=false --set detection-width=0 --set weak-detection-score=0)
 
 run() { # name clip model gt extra...
@@ -49,49 +58,54 @@ mv=samples/clips/bbt_mv_720p.mp4
 gt=samples/clips/bbt_mv_720p.gt.jsonl
 echo "== bbt_mv_720p.mp4 (1280x720, 600 frames), $(nproc) cores"
 run "720p per-frame (baseline)" $mv "$work/bbt-sharp.faceid" $gt "${baseline[@]}"
-run "720p default" $mv "$work/bbt.faceid" $gt
+for enc in "${encoders[@]}"; do run "720p default, $enc" $mv "$work/bbt-$enc.faceid" $gt; done
 [ "${1:-}" = "--quick" ] && exit 0
 echo "== the same clip upscaled to 1920x1080 (boxes scaled, so no score)"
 run "1080p per-frame (baseline)" $mv "$work/bbt-sharp.faceid" "" --resize 1920x1080 "${baseline[@]}"
-run "1080p default" $mv "$work/bbt.faceid" "" --resize 1920x1080
+run "1080p default, sface" $mv "$work/bbt-sface.faceid" "" --resize 1920x1080
 kpop=samples/kpop/clips
-$bin train $kpop/bts15_mv_720p-train -o "$work/bts15.faceid" >/dev/null 2>&1
-$bin train $kpop/bts15_mv_720p-train -o "$work/bts15-sharp.faceid" --no-motion-blur-copies >/dev/null 2>&1
-$bin train $kpop/bts_mv_720p-train -o "$work/bts.faceid" >/dev/null 2>&1
-$bin train $kpop/bts_mv_720p-train -o "$work/bts-sharp.faceid" --no-motion-blur-copies >/dev/null 2>&1
+train bts15 $kpop/bts15_mv_720p-train
+$bin train $kpop/bts15_mv_720p-train -o "$work/bts15-sharp.faceid" --encoder dlib --no-motion-blur-copies >/dev/null 2>&1
+train bts $kpop/bts_mv_720p-train
+$bin train $kpop/bts_mv_720p-train -o "$work/bts-sharp.faceid" --encoder dlib --no-motion-blur-copies >/dev/null 2>&1
 scripts/make-messy-set.sh $kpop/bts15_mv_720p-train samples/johns samples/bbt/_group "$work/messy" >/dev/null
-$bin train "$work/messy" -o "$work/messy.faceid" >/dev/null 2>&1
+train messy "$work/messy"
 echo "== look-alikes: bts15_mv_720p (15 photos a member) and bts_mv_720p (5), 1280x720, 600 frames"
 run "bts15 per-frame (baseline)" $kpop/bts15_mv_720p.mp4 "$work/bts15-sharp.faceid" $kpop/bts15_mv_720p.gt.jsonl "${baseline[@]}"
-run "bts15 default" $kpop/bts15_mv_720p.mp4 "$work/bts15.faceid" $kpop/bts15_mv_720p.gt.jsonl
-run "bts15 default, messy training" $kpop/bts15_mv_720p.mp4 "$work/messy.faceid" $kpop/bts15_mv_720p.gt.jsonl
+for enc in "${encoders[@]}"; do
+  run "bts15 default, $enc" $kpop/bts15_mv_720p.mp4 "$work/bts15-$enc.faceid" $kpop/bts15_mv_720p.gt.jsonl
+  run "bts15 messy training, $enc" $kpop/bts15_mv_720p.mp4 "$work/messy-$enc.faceid" $kpop/bts15_mv_720p.gt.jsonl
+done
 run "bts per-frame (baseline)" $kpop/bts_mv_720p.mp4 "$work/bts-sharp.faceid" $kpop/bts_mv_720p.gt.jsonl "${baseline[@]}"
-run "bts default" $kpop/bts_mv_720p.mp4 "$work/bts.faceid" $kpop/bts_mv_720p.gt.jsonl
+for enc in "${encoders[@]}"; do run "bts default, $enc" $kpop/bts_mv_720p.mp4 "$work/bts-$enc.faceid" $kpop/bts_mv_720p.gt.jsonl; done
 if [ "${1:-}" = "--lopo" ]; then
   lopo() { # name train-dir clip gt: per person left out, their faces given a name / their faces
-    local name=$1 dir=$2 clip=$3 gt=$4 p q
-    for p in $(ls "$dir"); do
-      rm -rf "$work/lopo" && mkdir -p "$work/lopo"
-      for q in $(ls "$dir"); do [ "$q" = "$p" ] || ln -s "$PWD/$dir/$q" "$work/lopo/$q"; done
-      $bin train "$work/lopo" -o "$work/lopo.faceid" >/dev/null 2>&1
-      $bin annotate "$clip" -m "$work/lopo.faceid" --no-video --detections "$work/d.jsonl" >/dev/null 2>&1
-      printf '%-34s %s\n' "$name without $p" "$(python3 scripts/score.py "$gt" "$work/d.jsonl" --named-as-others "$p")"
+    local name=$1 dir=$2 clip=$3 gt=$4 p q enc
+    for enc in "${encoders[@]}"; do
+      for p in $(ls "$dir"); do
+        rm -rf "$work/lopo" && mkdir -p "$work/lopo"
+        for q in $(ls "$dir"); do [ "$q" = "$p" ] || ln -s "$PWD/$dir/$q" "$work/lopo/$q"; done
+        $bin train "$work/lopo" -o "$work/lopo.faceid" --encoder $enc >/dev/null 2>&1
+        $bin annotate "$clip" -m "$work/lopo.faceid" --no-video --detections "$work/d.jsonl" >/dev/null 2>&1
+        printf '%-34s %s\n' "$name without $p, $enc" "$(python3 scripts/score.py "$gt" "$work/d.jsonl" --named-as-others "$p")"
+      done
     done
   }
   echo "== leave one person out: the left-out person's faces that get another's name"
   lopo bbt samples/clips/bbt_mv_720p-train $mv $gt
+  lopo bts $kpop/bts_mv_720p-train $kpop/bts_mv_720p.mp4 $kpop/bts_mv_720p.gt.jsonl
   lopo bts15 $kpop/bts15_mv_720p-train $kpop/bts15_mv_720p.mp4 $kpop/bts15_mv_720p.gt.jsonl
 fi
 echo "== live mode: played in real time, latency-budget=33 (synchronous: latency-budget=0, same run)"
 live=(--realtime --set latency-budget=33)
-run "bbt live" $mv "$work/bbt.faceid" $gt "${live[@]}"
-run "bbt 1080p live" $mv "$work/bbt.faceid" "" --resize 1920x1080 "${live[@]}"
-run "bts15 live" $kpop/bts15_mv_720p.mp4 "$work/bts15.faceid" $kpop/bts15_mv_720p.gt.jsonl "${live[@]}"
-run "bts live" $kpop/bts_mv_720p.mp4 "$work/bts.faceid" $kpop/bts_mv_720p.gt.jsonl "${live[@]}"
+run "bbt live" $mv "$work/bbt-sface.faceid" $gt "${live[@]}"
+run "bbt 1080p live" $mv "$work/bbt-sface.faceid" "" --resize 1920x1080 "${live[@]}"
+run "bts15 live" $kpop/bts15_mv_720p.mp4 "$work/bts15-sface.faceid" $kpop/bts15_mv_720p.gt.jsonl "${live[@]}"
+run "bts live" $kpop/bts_mv_720p.mp4 "$work/bts-sface.faceid" $kpop/bts_mv_720p.gt.jsonl "${live[@]}"
 echo "== small faces: bts_small_faces_720p (faces 22-60 px, 1176 of 1251 under 40), model bts15; baseline find-small-faces=false"
 small=$kpop/bts_small_faces_720p
 for setting in false true; do
-  $bin annotate $small.mp4 -m "$work/bts15.faceid" --no-video --detections "$work/d.jsonl" --set find-small-faces=$setting 2>/dev/null >"$work/out.txt"
+  $bin annotate $small.mp4 -m "$work/bts15-sface.faceid" --no-video --detections "$work/d.jsonl" --set find-small-faces=$setting 2>/dev/null >"$work/out.txt"
   printf '%-34s %s %s\n' "find-small-faces=$setting" "$(tail -1 "$work/out.txt")" "$(python3 scripts/score.py $small.gt.jsonl "$work/d.jsonl" --by-size)"
 done
 echo "== faceid discover (the video plays at 30 frames/s: discover must be faster)"
@@ -105,4 +119,4 @@ done
 echo "== short_hamilton_clip.mp4 (640x360, 275 frames)"
 ham=samples/fr_examples/_video/short_hamilton_clip.mp4
 run "hamilton per-frame (baseline)" $ham "$work/fr-sharp.faceid" "" "${baseline[@]}"
-run "hamilton default" $ham "$work/fr.faceid" ""
+for enc in "${encoders[@]}"; do run "hamilton default, $enc" $ham "$work/fr-$enc.faceid" ""; done

@@ -188,3 +188,49 @@ pub fn distance_view(a: &ndarray::ArrayView1<'_, f32>, b: &ndarray::ArrayView1<'
         .sum::<f32>()
         .sqrt()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sface_outputs_become_unit_vectors_on_dlibs_scale_and_dlibs_stay_as_they_are() {
+        let mut raw = [0f32; ENCODING_DIM];
+        raw[0] = 3.0;
+        raw[1] = 4.0;
+        let e = EncoderKind::Sface.finish(&raw);
+        let scale = EncoderKind::Sface.scale().unwrap();
+        assert!((e[0] - 0.6 * scale).abs() < 1e-6 && (e[1] - 0.8 * scale).abs() < 1e-6);
+        // SFace's same-person cut (cosine 0.363) lands on dlib's 0.6.
+        let a = EncoderKind::Sface.finish(&{
+            let mut v = [0f32; ENCODING_DIM];
+            v[0] = 1.0;
+            v
+        });
+        let angle = 0.363f32.acos();
+        let b = EncoderKind::Sface.finish(&{
+            let mut v = [0f32; ENCODING_DIM];
+            v[0] = angle.cos();
+            v[1] = angle.sin();
+            v
+        });
+        assert!(
+            (distance(&a, &b) - 0.6).abs() < 1e-3,
+            "{}",
+            distance(&a, &b)
+        );
+        assert_eq!(EncoderKind::DlibResnet.finish(&raw), raw);
+    }
+
+    #[test]
+    fn encoder_names_round_trip_and_unknown_names_are_none() {
+        for kind in EncoderKind::ALL {
+            assert_eq!(EncoderKind::from_name(kind.name()), Some(kind));
+            assert_eq!(kind.id("ab".into()).kind(), Some(kind));
+        }
+        assert_eq!(EncoderKind::from_name("arcface"), None);
+        // dlib's far-face rule is the one models before format 4 had.
+        assert_eq!(EncoderKind::DlibResnet.far_reference_distance(), 0.3);
+        assert_eq!(EncoderKind::DlibResnet.default_margin(), 0.03);
+    }
+}

@@ -320,4 +320,30 @@ mod tests {
         let names: Vec<_> = cohorts.iter().map(|c| c.encoder.name.as_str()).collect();
         assert_eq!(names, ["dlib", "sface"]);
     }
+
+    #[test]
+    fn the_users_strangers_keep_the_distance_short_of_the_nearest_of_them() {
+        let photos = [at(0, 1.0), at(0, 0.9)];
+        let people = vec![PersonPhotos {
+            sharp: photos.iter().collect(),
+            blurred: Vec::new(),
+        }];
+        // A stranger 0.52 from the nearer photo, one far away, and one who is the person
+        // (within SAME_PERSON_MEAN_DISTANCE of the mean): only the first counts.
+        let mut near = at(0, 1.0);
+        near[1] = 0.52;
+        let mut far = at(0, 1.0);
+        far[2] = 2.0;
+        let same = at(0, 0.96);
+        let d = keep_out(&[far, near, same], &people, 0.0).unwrap();
+        assert!((d - (0.52 - STRANGER_GAP)).abs() < 1e-5, "{d}");
+        assert_eq!(keep_out(&[], &people, 0.0), None);
+        // Never below the floor.
+        let mut closer = at(0, 1.0);
+        closer[3] = 0.452;
+        assert_eq!(
+            keep_out(&[closer], &people, 0.0),
+            Some(MIN_UNKNOWN_DISTANCE)
+        );
+    }
 }

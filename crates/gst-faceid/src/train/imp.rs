@@ -216,8 +216,9 @@ impl FaceIdTrain {
                 )
             )
         };
-        let only_strangers = state.strangers > 0 && state.training.stranger_count() > 0;
-        if !state.training.has_new_samples() && !(only_strangers && state.training.has_samples()) {
+        // A run that only added strangers to a model retrains it over them.
+        let strangers_added = state.strangers > 0 && state.training.has_samples();
+        if !(state.training.has_new_samples() || strangers_added) {
             return Err(no_usable_face());
         }
         let Some(encoder) = state.pipeline.encoder_id().cloned() else {
