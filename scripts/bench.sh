@@ -19,8 +19,9 @@
 # Then small faces (issue 14): bts_small_faces_720p (faces 22-60 px) with find-small-faces on
 # and off (the baseline), by face height; and `faceid discover` on the bbt and bts15 clips,
 # its frames/s against the clip's own 30 (it must finish before the video would have played).
-# Every "default" row is run with both face encoders in the same run: SFace (the default since
-# format 4) and dlib's ResNet (`--encoder dlib`, the encoder before it), named in the row.
+# Every "default" row is run with both face encoders in the same run: dlib's ResNet (the
+# default) and SFace (`--encoder sface`), named in the row; the live and small-face rows use
+# SFace models (dlib's figures for them are in the README from earlier runs).
 # Usage: scripts/bench.sh [--quick | --lopo]   (--quick: the bbt 720p clip only)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

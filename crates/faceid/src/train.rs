@@ -41,9 +41,10 @@ pub struct TrainArgs {
     /// Write the photos left out, and why, to this file (JSON if it ends in .json, else CSV).
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
-    /// The face encoder: sface (default; tells look-alikes apart far better) or dlib (dlib's
-    /// ResNet, as models before gst-faceid 0.2). The model file records it; with --append,
-    /// the model's own unless given.
+    /// The face encoder: dlib (dlib's ResNet, the default) or sface (SFace through ONNX
+    /// Runtime: keeps strangers who look like the group unnamed far better; the README says
+    /// where each does better). The model file records it; with --append, the model's own
+    /// unless given.
     #[arg(long, value_name = "ENCODER")]
     encoder: Option<String>,
     /// Photos of people around the group who must stay unknown (dancers, hosts, other

@@ -771,13 +771,11 @@ fn an_sface_model_without_sface_installed_is_a_clear_error_of_annotate() {
             .arg("train")
             .arg(samples().join("clips/bbt_mv_720p-train"))
             .arg("-o")
-            .arg(&model),
+            .arg(&model)
+            .args(["--encoder", "sface"]),
     );
     let text = std::fs::read_to_string(&model).unwrap();
-    assert!(
-        text.contains("\"name\":\"sface\""),
-        "the default encoder is SFace"
-    );
+    assert!(text.contains("\"name\":\"sface\""), "{text:.300}");
     let out = dir.path().join("out.mp4");
     let err = faceid_fails(
         faceid_command()

@@ -86,7 +86,7 @@ pub fn param_specs() -> Vec<glib::ParamSpec> {
             .build(),
         glib::ParamSpecString::builder("encoder")
             .nick("Face encoder")
-            .blurb("Which face encoder turns faces into numbers: sface (SFace through ONNX Runtime; tells look-alikes apart far better) or dlib (dlib's ResNet, as models before gst-faceid 0.2). The model file records it and faceidoverlay uses the same. Unset: the model's own when appending to one, else sface")
+            .blurb("Which face encoder turns faces into numbers: dlib (dlib's ResNet, the default) or sface (SFace through ONNX Runtime: keeps strangers who look like the group unnamed far better; see the README for where each does better). The model file records it and faceidoverlay uses the same. Unset: the model's own when appending to one, else dlib")
             .mutable_ready()
             .build(),
         glib::ParamSpecBoolean::builder("strangers")
