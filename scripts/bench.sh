@@ -21,7 +21,7 @@
 # its frames/s against the clip's own 30 (it must finish before the video would have played).
 # Every "default" row is run with both face encoders in the same run: dlib's ResNet (the
 # default) and SFace (`--encoder sface`), named in the row; the live and small-face rows use
-# SFace models (dlib's figures for them are in the README from earlier runs).
+# the default encoder's models.
 # Usage: scripts/bench.sh [--quick | --lopo]   (--quick: the bbt 720p clip only)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,7 +31,7 @@ bin=target/release/faceid
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-encoders=(sface dlib)
+encoders=(dlib sface)
 # train NAME DIR [args]: NAME-sface.faceid and NAME-dlib.faceid
 train() { local name=$1 dir=$2 enc; shift 2
   for enc in "${encoders[@]}"; do
@@ -63,7 +63,7 @@ for enc in "${encoders[@]}"; do run "720p default, $enc" $mv "$work/bbt-$enc.fac
 [ "${1:-}" = "--quick" ] && exit 0
 echo "== the same clip upscaled to 1920x1080 (boxes scaled, so no score)"
 run "1080p per-frame (baseline)" $mv "$work/bbt-sharp.faceid" "" --resize 1920x1080 "${baseline[@]}"
-run "1080p default, sface" $mv "$work/bbt-sface.faceid" "" --resize 1920x1080
+for enc in "${encoders[@]}"; do run "1080p default, $enc" $mv "$work/bbt-$enc.faceid" "" --resize 1920x1080; done
 kpop=samples/kpop/clips
 train bts15 $kpop/bts15_mv_720p-train
 $bin train $kpop/bts15_mv_720p-train -o "$work/bts15-sharp.faceid" --encoder dlib --no-motion-blur-copies >/dev/null 2>&1
@@ -99,14 +99,14 @@ if [ "${1:-}" = "--lopo" ]; then
 fi
 echo "== live mode: played in real time, latency-budget=33 (synchronous: latency-budget=0, same run)"
 live=(--realtime --set latency-budget=33)
-run "bbt live" $mv "$work/bbt-sface.faceid" $gt "${live[@]}"
-run "bbt 1080p live" $mv "$work/bbt-sface.faceid" "" --resize 1920x1080 "${live[@]}"
-run "bts15 live" $kpop/bts15_mv_720p.mp4 "$work/bts15-sface.faceid" $kpop/bts15_mv_720p.gt.jsonl "${live[@]}"
-run "bts live" $kpop/bts_mv_720p.mp4 "$work/bts-sface.faceid" $kpop/bts_mv_720p.gt.jsonl "${live[@]}"
+run "bbt live" $mv "$work/bbt-dlib.faceid" $gt "${live[@]}"
+run "bbt 1080p live" $mv "$work/bbt-dlib.faceid" "" --resize 1920x1080 "${live[@]}"
+run "bts15 live" $kpop/bts15_mv_720p.mp4 "$work/bts15-dlib.faceid" $kpop/bts15_mv_720p.gt.jsonl "${live[@]}"
+run "bts live" $kpop/bts_mv_720p.mp4 "$work/bts-dlib.faceid" $kpop/bts_mv_720p.gt.jsonl "${live[@]}"
 echo "== small faces: bts_small_faces_720p (faces 22-60 px, 1176 of 1251 under 40), model bts15; baseline find-small-faces=false"
 small=$kpop/bts_small_faces_720p
 for setting in false true; do
-  $bin annotate $small.mp4 -m "$work/bts15-sface.faceid" --no-video --detections "$work/d.jsonl" --set find-small-faces=$setting 2>/dev/null >"$work/out.txt"
+  $bin annotate $small.mp4 -m "$work/bts15-dlib.faceid" --no-video --detections "$work/d.jsonl" --set find-small-faces=$setting 2>/dev/null >"$work/out.txt"
   printf '%-34s %s %s\n' "find-small-faces=$setting" "$(tail -1 "$work/out.txt")" "$(python3 scripts/score.py $small.gt.jsonl "$work/d.jsonl" --by-size)"
 done
 echo "== faceid discover (the video plays at 30 frames/s: discover must be faster)"
