@@ -11,6 +11,7 @@
 //!   (dlib's, in faceid-dlib, or a scripted one in tests), tracking, scene cuts, motion,
 //!   appearance, a track's identity; [`face_result`] is what it says about each face.
 //! - [`report`]: evaluation against ground truth, subtitles.
+//! - [`weight_files`]: where a backend's weight files are found, and their hashes.
 
 pub mod detection;
 pub mod encoding;
@@ -24,3 +25,4 @@ pub mod report;
 mod test_support;
 pub mod training;
 pub mod video;
+pub mod weight_files;

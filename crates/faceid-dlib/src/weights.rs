@@ -13,7 +13,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 
@@ -24,7 +23,7 @@ use dlib_face_recognition::{
 use faceid_core::encoding::{ENCODING_DIM, EncoderId, EncoderKind, Encoding};
 use faceid_core::frame::FrameRef;
 use faceid_core::geometry::{FaceBox, FivePoints};
-use sha2::{Digest, Sha256};
+use faceid_core::weight_files;
 
 use crate::convert::{image_matrix, to_dlib};
 
@@ -41,28 +40,17 @@ pub const MODELS_DIR_ENV: &str = "FACEID_MODELS_DIR";
 /// `FACEID_MODELS_DIR` says: the install location chosen at build time (meson sets
 /// `FACEID_MODELS_INSTALL_DIR`), else the source tree's `models/dlib`.
 pub fn builtin_models_dir() -> PathBuf {
-    match option_env!("FACEID_MODELS_INSTALL_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        // crates/faceid-dlib -> the checkout's models/dlib
-        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .ancestors()
-            .nth(2)
-            .unwrap_or(Path::new("."))
-            .join("models")
-            .join("dlib"),
-    }
+    weight_files::builtin_dir(
+        option_env!("FACEID_MODELS_INSTALL_DIR"),
+        env!("CARGO_MANIFEST_DIR"),
+        "dlib",
+    )
 }
 
 /// The folder to load weights from: the explicit setting, then `FACEID_MODELS_DIR`, then
 /// [`builtin_models_dir`].
 pub fn resolve_models_dir(explicit: Option<&Path>) -> PathBuf {
-    if let Some(dir) = explicit.filter(|d| !d.as_os_str().is_empty()) {
-        return dir.to_path_buf();
-    }
-    if let Some(dir) = std::env::var_os(MODELS_DIR_ENV).filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    builtin_models_dir()
+    weight_files::resolve_dir(explicit, MODELS_DIR_ENV, builtin_models_dir)
 }
 
 /// Which weight files to load.
@@ -197,27 +185,9 @@ fn check_exists(path: &Path) -> Result<(), WeightsError> {
     }
 }
 
-/// Reads the head of a file and checks it looks like a dlib serialized object, so an unrelated
-/// file is refused before dlib parses it.
 fn sha256_file(path: &Path) -> Result<String, WeightsError> {
-    let mut file = std::fs::File::open(path)
-        .map_err(|e| WeightsError::Unreadable(path.to_path_buf(), e.to_string()))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| WeightsError::Unreadable(path.to_path_buf(), e.to_string()))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    weight_files::sha256_file(path)
+        .map_err(|e| WeightsError::Unreadable(path.to_path_buf(), e.to_string()))
 }
 
 impl Weights {

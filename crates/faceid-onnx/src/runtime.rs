@@ -6,11 +6,10 @@
 //! which `models/fetch-onnx.sh` fills.
 
 use std::fmt;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
-use sha2::{Digest, Sha256};
+use faceid_core::weight_files;
 
 /// The ONNX Runtime library `models/fetch-onnx.sh` installs (1.32.0, from the PyPI wheel).
 pub const RUNTIME_FILE: &str = "libonnxruntime.so.1.32.0";
@@ -19,28 +18,17 @@ pub const ONNX_DIR_ENV: &str = "FACEID_ONNX_DIR";
 
 /// The folder chosen at build time, else the source tree's `models/onnx`.
 pub fn builtin_onnx_dir() -> PathBuf {
-    match option_env!("FACEID_ONNX_INSTALL_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        // crates/faceid-onnx -> the checkout's models/onnx
-        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .ancestors()
-            .nth(2)
-            .unwrap_or(Path::new("."))
-            .join("models")
-            .join("onnx"),
-    }
+    weight_files::builtin_dir(
+        option_env!("FACEID_ONNX_INSTALL_DIR"),
+        env!("CARGO_MANIFEST_DIR"),
+        "onnx",
+    )
 }
 
 /// The folder to load ONNX files from: the explicit setting, then `FACEID_ONNX_DIR`, then
 /// [`builtin_onnx_dir`].
 pub fn resolve_onnx_dir(explicit: Option<&Path>) -> PathBuf {
-    if let Some(dir) = explicit.filter(|d| !d.as_os_str().is_empty()) {
-        return dir.to_path_buf();
-    }
-    if let Some(dir) = std::env::var_os(ONNX_DIR_ENV).filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    builtin_onnx_dir()
+    weight_files::resolve_dir(explicit, ONNX_DIR_ENV, builtin_onnx_dir)
 }
 
 /// Which folder the ONNX files are in.
@@ -124,33 +112,17 @@ impl std::error::Error for OnnxError {}
 
 /// SHA-256 of a file, hex.
 pub fn sha256_file(path: &Path) -> Result<String, OnnxError> {
-    let unreadable = |e: std::io::Error| OnnxError::Runtime(path.to_path_buf(), e.to_string());
-    let mut file = std::fs::File::open(path).map_err(unreadable)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(unreadable)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    weight_files::sha256_file(path)
+        .map_err(|e| OnnxError::Runtime(path.to_path_buf(), e.to_string()))
 }
 
 /// The process's ONNX Runtime environment. ONNX Runtime can be opened once per process (its
 /// library stays loaded until the process ends), so the first folder that opens it wins, and a
 /// failure is kept and reported again.
 static ENVIRONMENT: OnceLock<Result<ort::environment::Environment, OnnxError>> = OnceLock::new();
-static OPENING: Mutex<()> = Mutex::new(());
 
 /// Opens ONNX Runtime from `config`'s folder (once per process).
 pub fn environment(config: &OnnxConfig) -> Result<ort::environment::Environment, OnnxError> {
-    let _one_at_a_time = OPENING.lock().unwrap_or_else(|e| e.into_inner());
     ENVIRONMENT
         .get_or_init(|| {
             let library = config.path_of(RUNTIME_FILE);
