@@ -78,11 +78,10 @@ pub struct Classifier {
     /// over the runner-up in proportion to its distance ([`MARGIN_REFERENCE_DISTANCE`]).
     /// Infinite when the model has too few photos to say.
     own_spread: f32,
-    /// [`own_photo_spread`] of the model's photos.
+    /// A far face must also lie within this of one of the person's photos: the model's
+    /// [`own_photo_spread`] where its encoder asks for that
+    /// ([`EncoderKind::far_faces_within_own_photos`]), else infinite.
     own_photo_spread: f32,
-    /// Whether a far face must also lie within [`Self::own_photo_spread`] of a photo
-    /// ([`EncoderKind::far_faces_within_own_photos`]).
-    far_within_own_photos: bool,
     /// The distance at which a far face needs exactly the margin as its lead
     /// ([`EncoderKind::far_reference_distance`]).
     far_reference: f32,
@@ -159,11 +158,16 @@ impl Classifier {
             whitening,
             hub_offsets,
             own_spread,
-            own_photo_spread: own_photo_spread(&model.samples),
-            far_within_own_photos: model
+            // Measured only for the encoders that use it.
+            own_photo_spread: if model
                 .encoder
                 .kind()
-                .is_some_and(EncoderKind::far_faces_within_own_photos),
+                .is_some_and(EncoderKind::far_faces_within_own_photos)
+            {
+                own_photo_spread(&model.samples, model.labels.len())
+            } else {
+                f32::INFINITY
+            },
             far_reference: model.encoder.kind().map_or(
                 MARGIN_REFERENCE_DISTANCE,
                 EncoderKind::far_reference_distance,
@@ -276,7 +280,7 @@ impl Classifier {
         // own photos lie to each other ([`own_photo_spread`]): strangers of the group's own
         // kind come with tiny leads *and* farther from every photo (a real East Asian TV
         // family: 0.56-0.66 from the bts15 model's photos, its members' own faces 0.38-0.53).
-        let beyond_own_photos = self.far_within_own_photos && far && sharp > self.own_photo_spread;
+        let beyond_own_photos = far && sharp > self.own_photo_spread;
         let lead_over_everyone = next_after_best(&|_| false) - nearest;
         let unclear_far = beyond_own_photos
             || far
@@ -389,18 +393,25 @@ fn own_spread(white: &[(usize, Encoding)], centroids: &[Encoding], hub_offsets: 
 /// (plain distance, as a new photo's nearest-photo distance is measured): the
 /// [`OWN_SPREAD_QUANTILE`] of those over every person with at least two photos. Infinite with
 /// fewer than [`MIN_PHOTO_SPREAD_SAMPLES`].
-fn own_photo_spread(samples: &[Sample]) -> f32 {
-    let mut distances: Vec<f32> = samples
+fn own_photo_spread(samples: &[Sample], labels: usize) -> f32 {
+    let mut by_label: Vec<Vec<&Encoding>> = vec![Vec::new(); labels];
+    for s in samples {
+        if let Some(photos) = by_label.get_mut(s.label) {
+            photos.push(&s.encoding);
+        }
+    }
+    let mut distances: Vec<f32> = by_label
         .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            samples
-                .iter()
-                .enumerate()
-                .filter(|(j, o)| *j != i && o.label == s.label)
-                .map(|(_, o)| crate::encoding::distance(&s.encoding, &o.encoding))
-                .filter(|d| d.is_finite())
-                .reduce(f32::min)
+        .flat_map(|photos| {
+            photos.iter().enumerate().filter_map(|(i, e)| {
+                photos
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, o)| crate::encoding::distance(e, o))
+                    .filter(|d| d.is_finite())
+                    .reduce(f32::min)
+            })
         })
         .collect();
     if distances.len() < MIN_PHOTO_SPREAD_SAMPLES {

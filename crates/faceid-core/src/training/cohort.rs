@@ -166,15 +166,7 @@ pub fn unknown_distance(
             continue;
         }
         for face in &stranger {
-            let d = people
-                .iter()
-                .flat_map(|p| {
-                    let sharp = p.sharp.iter().map(|e| distance(face, e));
-                    let blurred = p.blurred.iter().map(|e| distance(face, e) + blur_penalty);
-                    sharp.chain(blurred)
-                })
-                .filter(|d| !d.is_nan())
-                .fold(f32::INFINITY, f32::min);
+            let d = nearest_photo(face, people, blur_penalty);
             if d.is_finite() {
                 nearest.push(d);
             }
@@ -209,20 +201,25 @@ pub fn keep_out(
                 .iter()
                 .all(|m| distance(s, m) >= SAME_PERSON_MEAN_DISTANCE)
         })
-        .map(|face| {
-            people
-                .iter()
-                .flat_map(|p| {
-                    let sharp = p.sharp.iter().map(|e| distance(face, e));
-                    let blurred = p.blurred.iter().map(|e| distance(face, e) + blur_penalty);
-                    sharp.chain(blurred)
-                })
-                .filter(|d| !d.is_nan())
-                .fold(f32::INFINITY, f32::min)
-        })
+        .map(|face| nearest_photo(face, people, blur_penalty))
         .filter(|d| d.is_finite())
         .fold(None, |m: Option<f32>, d| Some(m.map_or(d, |m| m.min(d))))
         .map(|nearest| (nearest - STRANGER_GAP).max(MIN_UNKNOWN_DISTANCE))
+}
+
+/// How near `face` comes to the model's photos as the overlay measures a face: its distance to
+/// the nearest sharp photo, or to a motion-blurred copy plus `blur_penalty` (infinite when
+/// there is none).
+fn nearest_photo(face: &Encoding, people: &[PersonPhotos<'_>], blur_penalty: f32) -> f32 {
+    people
+        .iter()
+        .flat_map(|p| {
+            let sharp = p.sharp.iter().map(|e| distance(face, e));
+            let blurred = p.blurred.iter().map(|e| distance(face, e) + blur_penalty);
+            sharp.chain(blurred)
+        })
+        .filter(|d| !d.is_nan())
+        .fold(f32::INFINITY, f32::min)
 }
 
 /// How much nearer than the nearest of the user's strangers the unknown distance is put.
