@@ -12,7 +12,7 @@ use faceid_core::frame::{FrameRef, PixelLayout};
 use faceid_core::model::{Classifier, Model};
 use faceid_core::video::analyzer::{Analyzer, FaceResult};
 
-use crate::backends::{FaceModels, encoder_of};
+use crate::backends::{BackendConfig, FaceModels, encoder_of};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -80,21 +80,16 @@ struct State {
 }
 
 impl State {
-    /// Reads the dlib weights (0.1-0.3 s) and makes the analyzer: on the `faceid-weights`
-    /// thread that `start()` spawns.
+    /// Reads the weights of `backend` (the model's encoder, whose files `start()` found:
+    /// 0.1-0.3 s) and makes the analyzer: on the `faceid-weights` thread that `start()` spawns.
     fn new(
         model_path: PathBuf,
         model: Model,
         classifier: Classifier,
         settings: Settings,
+        backend: BackendConfig,
     ) -> Result<State, gst::ErrorMessage> {
-        let models =
-            FaceModels::load(&settings.backend_config(encoder_of(&model).map_err(|e| {
-                gst::error_msg!(
-                    gst::ResourceError::OpenRead,
-                    ("Model {}: {e}", model_path.display())
-                )
-            })?))
+        let models = FaceModels::load(&backend)
             .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ("{e}")))?;
         model.check_encoder(models.encoder_id()).map_err(|e| {
             gst::error_msg!(
@@ -552,7 +547,13 @@ impl BaseTransformImpl for FaceIdOverlay {
         std::thread::Builder::new()
             .name("faceid-weights".into())
             .spawn(move || {
-                let _ = tx.send(State::new(model_path, model, classifier, settings));
+                let _ = tx.send(State::new(
+                    model_path,
+                    model,
+                    classifier,
+                    settings,
+                    backend_config,
+                ));
             })
             .map_err(|e| gst::error_msg!(gst::CoreError::Failed, ("No thread: {e}")))?;
         *lock(&self.state) = Some(Phase::Loading(Loading {
