@@ -232,22 +232,14 @@ fn train_one(
     let mut reports = Vec::new();
     let mut samples = Vec::new();
     let mut pushed = Vec::new();
-    for photo in photos {
-        progress.1 += 1;
-        let shown = format!(
-            "{label}/{}",
-            photo.file_name().unwrap_or_default().to_string_lossy()
-        );
-        progress
-            .0
-            .update(progress.1, progress.2, &shown, Duration::ZERO);
-        match decode_image(photo) {
+    for (photo, decoded) in decode_photos(label, photos, progress) {
+        match decoded {
             Ok(sample) => {
                 samples.push(sample);
-                pushed.push(photo.clone());
+                pushed.push(photo);
             }
             Err(why) => reports.push(PhotoReport {
-                path: photo.clone(),
+                path: photo,
                 outcome: why,
             }),
         }
@@ -281,6 +273,28 @@ fn train_one(
     })
 }
 
+/// Decodes `photos` (shown as `label/<file>` in the progress), each with its sample or why not.
+fn decode_photos(
+    label: &str,
+    photos: &[PathBuf],
+    progress: &mut (Progress, u64, u64),
+) -> Vec<(PathBuf, Result<gst::Sample, String>)> {
+    photos
+        .iter()
+        .map(|photo| {
+            progress.1 += 1;
+            let shown = format!(
+                "{label}/{}",
+                photo.file_name().unwrap_or_default().to_string_lossy()
+            );
+            progress
+                .0
+                .update(progress.1, progress.2, &shown, Duration::ZERO);
+            (photo.clone(), decode_image(photo))
+        })
+        .collect()
+}
+
 /// The photos of `dir` and of its subfolders, sorted.
 fn photos_under(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
@@ -311,20 +325,10 @@ fn train_strangers(
 ) -> Result<(), String> {
     let photos = photos_under(dir)?;
     progress.2 += photos.len() as u64;
-    let mut samples = Vec::new();
-    for photo in &photos {
-        progress.1 += 1;
-        let shown = format!(
-            "strangers/{}",
-            photo.file_name().unwrap_or_default().to_string_lossy()
-        );
-        progress
-            .0
-            .update(progress.1, progress.2, &shown, Duration::ZERO);
-        if let Ok(sample) = decode_image(photo) {
-            samples.push(sample);
-        }
-    }
+    let samples: Vec<gst::Sample> = decode_photos("strangers", &photos, progress)
+        .into_iter()
+        .filter_map(|(_, decoded)| decoded.ok())
+        .collect();
     if samples.is_empty() {
         return Err(format!("{}: no photo could be decoded", dir.display()));
     }
