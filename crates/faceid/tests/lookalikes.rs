@@ -34,6 +34,19 @@ fn clip_scores(model: &Path, name: &str) -> (serde_json::Value, String) {
     (serde_json::from_str(line).unwrap(), stdout)
 }
 
+/// `scripts/make-messy-set.sh`'s messy download folder from the bts15 clip's training photos,
+/// in `dir`.
+fn make_messy_set(dir: &Path) {
+    let status = Command::new(checkout().join("scripts/make-messy-set.sh"))
+        .arg(kpop("bts15_mv_720p-train"))
+        .arg(samples().join("johns"))
+        .arg(samples().join("bbt/_group"))
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 fn figure(s: &serde_json::Value, name: &str) -> f64 {
     s[name].as_f64().unwrap()
 }
@@ -119,14 +132,7 @@ fn a_member_missing_from_the_model_is_seldom_given_another_members_name() {
 fn a_messy_download_folder_trains_to_the_names_of_the_clean_one() {
     let dir = tempfile::tempdir().unwrap();
     let messy = dir.path().join("messy");
-    let status = Command::new(checkout().join("scripts/make-messy-set.sh"))
-        .arg(kpop("bts15_mv_720p-train"))
-        .arg(samples().join("johns"))
-        .arg(samples().join("bbt/_group"))
-        .arg(&messy)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    make_messy_set(&messy);
     let (clean_model, messy_model) = (
         dir.path().join("clean.faceid"),
         dir.path().join("messy.faceid"),
@@ -256,14 +262,7 @@ fn sface_names_members_from_15_photos_each_and_a_messy_folder_as_the_clean_one()
     assert!(figure(&s, "named_ok") >= 0.95, "{out}");
     assert!(figure(&s, "wrong_name") <= 0.01, "{out}");
     let messy_dir = dir.path().join("messy");
-    let status = Command::new(checkout().join("scripts/make-messy-set.sh"))
-        .arg(kpop("bts15_mv_720p-train"))
-        .arg(samples().join("johns"))
-        .arg(samples().join("bbt/_group"))
-        .arg(&messy_dir)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    make_messy_set(&messy_dir);
     let messy = dir.path().join("messy.faceid");
     train_sface(&messy_dir, &messy);
     let (m, out) = clip_scores(&messy, "bts15_mv_720p");
