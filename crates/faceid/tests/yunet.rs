@@ -1,0 +1,98 @@
+//! The YuNet detector on real photos, against an independent implementation:
+//! `tests/data/yunet_reference.json` was computed once by `tests/data/yunet_reference.py`
+//! (OpenCV's `FaceDetectorYN`: its own DNN engine, decoder and suppression) on 640-pixel crops
+//! of real photos. Nothing of the Rust pipeline was used to make it.
+
+mod common;
+
+use std::path::Path;
+
+use common::{bgrx_view, decode, init};
+use faceid_onnx::yunet::YunetFace;
+use faceid_onnx::{OnnxConfig, Yunet};
+
+struct Reference {
+    photo: String,
+    crop: [usize; 4],
+    faces: Vec<YunetFace>,
+}
+
+fn numbers(v: &serde_json::Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
+
+fn references() -> Vec<Reference> {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/yunet_reference.json"),
+    )
+    .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let c = numbers(&r["crop"]);
+            let faces = r["faces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    let rect = numbers(&f["rect"]);
+                    let points: Vec<Vec<f32>> =
+                        f["landmarks"].as_array().unwrap().iter().map(numbers).collect();
+                    YunetFace {
+                        rect: [rect[0], rect[1], rect[2], rect[3]],
+                        landmarks: std::array::from_fn(|i| [points[i][0], points[i][1]]),
+                        score: f["score"].as_f64().unwrap() as f32,
+                    }
+                })
+                .collect();
+            Reference {
+                photo: r["photo"].as_str().unwrap().to_string(),
+                crop: [c[0] as usize, c[1] as usize, c[2] as usize, c[3] as usize],
+                faces,
+            }
+        })
+        .collect()
+}
+
+fn distance(a: [f32; 2], b: [f32; 2]) -> f32 {
+    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
+}
+
+#[test]
+fn yunet_finds_the_faces_the_independent_implementation_finds() {
+    init();
+    let yunet = Yunet::load(&OnnxConfig::resolved()).expect("models/fetch-onnx.sh");
+    for reference in references() {
+        let sample = decode(&common::checkout().join(&reference.photo));
+        let buffer = sample.buffer().unwrap().map_readable().unwrap();
+        let [x0, y0, x1, y1] = reference.crop;
+        let frame = bgrx_view(&sample, &buffer).crop(x0, y0, x1, y1).unwrap();
+        let found = yunet.detect(&frame, 0.5).unwrap();
+        assert!(reference.faces.len() >= 2, "{}", reference.photo);
+        assert_eq!(found.len(), reference.faces.len(), "{}: {found:?}", reference.photo);
+        for want in &reference.faces {
+            // Pair by the nearest box centre; the engines differ by rounding only.
+            let centre = |f: &YunetFace| [f.rect[0] + f.rect[2] / 2.0, f.rect[1] + f.rect[3] / 2.0];
+            let got = found
+                .iter()
+                .min_by(|a, b| {
+                    distance(centre(a), centre(want)).total_cmp(&distance(centre(b), centre(want)))
+                })
+                .unwrap();
+            let what = format!("{}: {got:?} against {want:?}", reference.photo);
+            for i in 0..4 {
+                assert!((got.rect[i] - want.rect[i]).abs() < 1.0, "{what}");
+            }
+            for (g, w) in got.landmarks.iter().zip(&want.landmarks) {
+                assert!(distance(*g, *w) < 1.0, "{what}");
+            }
+            assert!((got.score - want.score).abs() < 0.01, "{what}");
+        }
+    }
+}
