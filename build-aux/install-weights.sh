@@ -1,6 +1,7 @@
 #!/bin/sh
 # meson install step: put dlib's weights into the install location (honours DESTDIR), and ONNX
-# Runtime with SFace's weights and their licences into its onnx/ folder. Copied from this
+# Runtime with SFace's weights and their licences (and YuNet's, whose weights are compiled in)
+# into its onnx/ folder. Copied from this
 # checkout's models/dlib and models/onnx when they are there (no network, and `sudo meson
 # install` does not depend on root's download cache), else fetched by models/fetch-weights.sh
 # and models/fetch-onnx.sh.
@@ -18,7 +19,10 @@ if [ ! -s "$dest/onnx/libonnxruntime.so.1.32.0" ]; then
     install -m 644 "$MESON_SOURCE_ROOT/models/onnx/$f" "$dest/onnx/$f"
   done
 fi
-echo "ONNX Runtime and SFace installed in $dest/onnx"
+# YuNet's weights are compiled into the plugin and the command; its licence goes beside the rest.
+install -m 644 "$MESON_SOURCE_ROOT/crates/faceid-onnx/weights/LICENSE-MIT-yunet.txt" \
+  "$dest/onnx/face_detection_yunet_2023mar.onnx.LICENSE-MIT.txt"
+echo "ONNX Runtime and SFace installed in $dest/onnx (YuNet's licence beside them)"
 for f in $files; do
   [ -s "$src/$f" ] || exec "$MESON_SOURCE_ROOT/models/fetch-weights.sh" "$dest"
 done

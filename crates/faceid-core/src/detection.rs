@@ -9,6 +9,9 @@ pub enum DetectorKind {
     Hog,
     /// dlib's CNN (MMOD) detector: finds turned and smaller faces, about 10x slower on a CPU.
     Cnn,
+    /// YuNet (a small neural network run by ONNX Runtime): frontal, three-quarter and small
+    /// faces, faster than HOG. Its boxes and scores are given in HOG's convention and scale.
+    Yunet,
 }
 
 /// The width video frames are detected at by default (faceidoverlay's `detection-width`,
@@ -21,7 +24,8 @@ pub struct DetectionConfig {
     /// Which detector.
     pub detector: DetectorKind,
     /// Times the image is doubled in size before HOG detection (finds smaller faces, 4x slower
-    /// each time). Ignored by the CNN detector.
+    /// each time). Ignored by the CNN detector. YuNet: 0 looks at the whole frame fitted into
+    /// its input; 1 or more also at tiles of the frame at a larger scale (small faces).
     pub upsample: u32,
     /// Detect on a copy scaled to this width (0 = frame width); boxes are mapped back to the frame.
     pub detection_width: usize,

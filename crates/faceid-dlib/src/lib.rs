@@ -19,7 +19,9 @@ use faceid_core::detection::DetectionConfig;
 use faceid_core::encoding::Encoding;
 use faceid_core::frame::FrameRef;
 use faceid_core::geometry::FaceBox;
-use faceid_core::video::backend::{BackendError, BackendFactory, FaceBackend, LandmarkEncoder};
+use faceid_core::video::backend::{
+    BackendError, BackendFactory, FaceBackend, FaceFinder, LandmarkEncoder,
+};
 
 pub use pipeline::FacePipeline;
 pub use weights::{Weights, WeightsConfig, WeightsError, resolve_models_dir};
@@ -45,6 +47,11 @@ impl DlibBackend {
         DlibBackend {
             pipeline: FacePipeline::with_encoder(weights, encoder),
         }
+    }
+
+    /// A backend over a pipeline (its encoder and detector).
+    pub fn with_pipeline(pipeline: FacePipeline) -> DlibBackend {
+        DlibBackend { pipeline }
     }
 }
 
@@ -75,6 +82,10 @@ impl FaceBackend for DlibBackend {
     fn for_worker(&self) -> BackendFactory {
         let weights = self.pipeline.weights().clone();
         let encoder = self.pipeline.plugged_encoder().cloned();
-        Box::new(move || Box::new(DlibBackend::with_encoder(weights, encoder)))
+        let finder: Option<Arc<dyn FaceFinder>> = self.pipeline.plugged_finder().cloned();
+        Box::new(move || {
+            let pipeline = FacePipeline::with_encoder(weights, encoder).with_finder(finder);
+            Box::new(DlibBackend::with_pipeline(pipeline))
+        })
     }
 }

@@ -8,7 +8,7 @@ use faceid_core::detection::{DetectionConfig, DetectorKind};
 use faceid_core::encoding::{EncoderId, Encoding};
 use faceid_core::frame::FrameRef;
 use faceid_core::geometry::FaceBox;
-use faceid_core::video::backend::{BackendError, LandmarkEncoder};
+use faceid_core::video::backend::{BackendError, FaceFinder, LandmarkEncoder};
 
 use crate::convert::{from_dlib, image_matrix};
 use crate::hog::HogDetector;
@@ -24,6 +24,9 @@ pub struct FacePipeline {
     weights: Arc<Weights>,
     /// The encoder when it is not dlib's ResNet (SFace): it encodes from dlib's landmarks.
     encoder: Option<Arc<dyn LandmarkEncoder>>,
+    /// The detector when it is not dlib's (YuNet): used for [`DetectorKind::Yunet`] and for
+    /// every local search.
+    finder: Option<Arc<dyn FaceFinder>>,
     /// HOG detectors, one per detection thread (dlib's scanner is not thread-safe), made on
     /// first use ([`FacePipeline::hog`]).
     hogs: [OnceLock<Mutex<HogDetector>>; 2],
@@ -107,8 +110,19 @@ impl FacePipeline {
         FacePipeline {
             weights,
             encoder: None,
+            finder: None,
             hogs: [OnceLock::new(), OnceLock::new()],
         }
+    }
+
+    /// This pipeline with `finder` (`None`: dlib's detectors) finding the faces.
+    pub fn with_finder(self, finder: Option<Arc<dyn FaceFinder>>) -> Self {
+        FacePipeline { finder, ..self }
+    }
+
+    /// The plugged detector, if any.
+    pub fn plugged_finder(&self) -> Option<&Arc<dyn FaceFinder>> {
+        self.finder.as_ref()
     }
 
     /// A pipeline whose faces are encoded by `encoder` from dlib's landmarks (`None`: dlib's
@@ -166,6 +180,23 @@ impl FacePipeline {
         let Some(crop) = frame.crop(x0, y0, x1, y1) else {
             return Vec::new();
         };
+        if let Some(finder) = &self.finder {
+            // A frame's faces are all looked at, so a failure here is a face not found again.
+            let found = finder.find(&crop, adjust_threshold, false, 1);
+            return found
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(b, score)| {
+                    let b = FaceBox {
+                        x: b.x + x0 as i32,
+                        y: b.y + y0 as i32,
+                        ..b
+                    };
+                    (b, score)
+                })
+                .filter(|(b, _)| b.width > 0 && b.height > 0)
+                .collect();
+        }
         let scale = (100.0 / around.height as f64).clamp(0.25, 4.0);
         let out_w = ((crop.width() as f64 * scale).round() as usize).max(1);
         let out_h = ((crop.height() as f64 * scale).round() as usize).max(1);
@@ -207,11 +238,22 @@ impl FacePipeline {
     /// [`detect`](Self::detect) with each box's score, sorted left to right. HOG boxes carry
     /// dlib's score (see [`crate::hog::ScoredRect::score`]; at least
     /// `config.adjust_threshold`); CNN detections carry no HOG score and get [`CNN_SCORE`].
+    /// [`DetectorKind::Yunet`] asks the plugged finder (with `upsample` > 0 also for small
+    /// faces); if it fails on a frame (ONNX Runtime ran it when it loaded, so it should not),
+    /// the frame has no faces.
     pub fn detect_scored(
         &self,
         frame: &FrameRef<'_>,
         config: &DetectionConfig,
     ) -> Vec<(FaceBox, f32)> {
+        if let (DetectorKind::Yunet, Some(finder)) = (config.detector, &self.finder) {
+            let small_faces = config.upsample > 0;
+            let found = finder.find(frame, config.adjust_threshold, small_faces, config.threads);
+            let mut boxes = found.unwrap_or_default();
+            boxes.retain(|(b, _)| b.width > 0 && b.height > 0);
+            boxes.sort_by_key(|(b, _)| (b.x, b.y));
+            return boxes;
+        }
         // Size the detection image: the requested width, then upsampling, capped in pixels.
         let mut det_w = if config.detection_width > 0 && config.detection_width < frame.width() {
             config.detection_width
@@ -223,7 +265,7 @@ impl FacePipeline {
             .max(1.0) as usize;
         let mut upsample = match config.detector {
             DetectorKind::Hog => config.upsample.min(4),
-            DetectorKind::Cnn => 0,
+            DetectorKind::Cnn | DetectorKind::Yunet => 0,
         };
         while upsample > 0 && (det_w * det_h) << (2 * upsample) > MAX_DETECTION_PIXELS {
             upsample -= 1;

@@ -54,6 +54,15 @@ impl OnnxConfig {
         self.dir.join(file)
     }
 
+    /// Checks that the runtime is there, without reading it.
+    pub fn check_runtime(&self) -> Result<(), OnnxError> {
+        let path = self.path_of(RUNTIME_FILE);
+        if !path.is_file() {
+            return Err(OnnxError::Missing(path));
+        }
+        Ok(())
+    }
+
     /// Checks that the runtime and `weights` are there, without reading them.
     pub fn check_files(&self, weights: &str) -> Result<(), OnnxError> {
         for file in [RUNTIME_FILE, weights] {
@@ -82,11 +91,12 @@ impl fmt::Display for OnnxError {
         match self {
             OnnxError::Missing(path) => write!(
                 f,
-                "{} is missing: the SFace encoder needs ONNX Runtime and SFace's weights. Install \
-                 them with `models/fetch-onnx.sh {}` (from the gst-faceid source tree), point \
-                 the {ONNX_DIR_ENV} environment variable at the folder that holds them, or train \
-                 with dlib's encoder instead (`faceid train --encoder dlib`, faceidtrain \
-                 encoder=dlib)",
+                "{} is missing: the SFace encoder needs ONNX Runtime and SFace's weights, the \
+                 YuNet detector ONNX Runtime. Install them with `models/fetch-onnx.sh {}` (from \
+                 the gst-faceid source tree), point the {ONNX_DIR_ENV} environment variable at \
+                 the folder that holds them, or use dlib's instead: train with `faceid train \
+                 --encoder dlib` (faceidtrain encoder=dlib), detect with faceidoverlay \
+                 detector=hog",
                 path.display(),
                 path.parent()
                     .map(|p| p.display().to_string())

@@ -20,7 +20,7 @@ use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use faceid_core::frame::FrameRef;
 use faceid_core::geometry::FaceBox;
-use faceid_core::video::backend::BackendError;
+use faceid_core::video::backend::{BackendError, FaceFinder};
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::Tensor;
@@ -43,9 +43,9 @@ pub const STRIDES: [usize; 3] = [8, 16, 32];
 /// YuNet score (0 to 1) that counts as a detection at HOG's usual cut (HOG score 0). Faces
 /// HOG finds in the dev photos score 0.90-0.94 with YuNet (median 0.93); OpenCV's default cut
 /// is 0.9.
-pub const SCORE_AT_CUT: f32 = 0.6;
+pub const SCORE_AT_CUT: f32 = 0.75;
 /// YuNet score given HOG's score -1, the weakest a caller asks for (blurred faces).
-pub const SCORE_AT_MINUS_ONE: f32 = 0.3;
+pub const SCORE_AT_MINUS_ONE: f32 = 0.45;
 /// Overlap above which two of YuNet's boxes are one face (OpenCV's default).
 pub const NMS_IOU: f32 = 0.3;
 
@@ -226,7 +226,11 @@ impl Yunet {
 
     /// Faces in `image` scoring at least `min_score` (0 to 1), best first, in `image`'s
     /// pixels. The image is scaled to fit the network's 640x640 input (up or down).
-    pub fn detect(&self, image: &FrameRef<'_>, min_score: f32) -> Result<Vec<YunetFace>, BackendError> {
+    pub fn detect(
+        &self,
+        image: &FrameRef<'_>,
+        min_score: f32,
+    ) -> Result<Vec<YunetFace>, BackendError> {
         let (w, h) = (image.width(), image.height());
         if w == 0 || h == 0 {
             return Ok(Vec::new());
@@ -259,6 +263,101 @@ impl Yunet {
     }
 }
 
+/// Where the larger-scale tiles of an image `w x h` go: the scale that makes its short side
+/// the network's input, and the left-top corners (in image pixels) of square tiles of
+/// `INPUT_SIZE / scale` pixels covering it, overlapping evenly. None when that scale is not
+/// at least a quarter larger than the whole-image pass's (the tiles would add little).
+pub fn tiles(w: usize, h: usize) -> Option<(f32, Vec<(usize, usize)>)> {
+    let (long, short) = (w.max(h), w.min(h));
+    if short == 0 || long * 4 < short * 5 {
+        return None;
+    }
+    let side = short;
+    let n = long.div_ceil(side).max(2);
+    let step = (long - side) as f32 / (n - 1) as f32;
+    let corners = (0..n)
+        .map(|i| {
+            let at = (i as f32 * step).round() as usize;
+            if w >= h { (at, 0) } else { (0, at) }
+        })
+        .collect();
+    Some((INPUT_SIZE as f32 / side as f32, corners))
+}
+
+impl Yunet {
+    /// [`Yunet::detect`], and with `small_faces` also on [`tiles`] of the image (on up to
+    /// `threads` threads), merged: YuNet's faces in `image`'s pixels, best first.
+    pub fn detect_all(
+        &self,
+        image: &FrameRef<'_>,
+        min_score: f32,
+        small_faces: bool,
+        threads: usize,
+    ) -> Result<Vec<YunetFace>, BackendError> {
+        let (w, h) = (image.width(), image.height());
+        let crops: Vec<(usize, usize, usize)> = match tiles(w, h).filter(|_| small_faces) {
+            Some((_, corners)) => {
+                let side = w.min(h);
+                corners.into_iter().map(|(x, y)| (x, y, side)).collect()
+            }
+            None => Vec::new(),
+        };
+        let detect_crop = |&(x, y, side): &(usize, usize, usize)| {
+            let tile = image
+                .crop(x, y, (x + side).min(w), (y + side).min(h))
+                .ok_or_else(|| BackendError("a YuNet tile outside the frame".into()))?;
+            let found = self.detect(&tile, min_score)?;
+            Ok::<_, BackendError>(
+                found
+                    .iter()
+                    .map(|f| f.mapped((1.0, 1.0), (x as f32, y as f32)))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let mut faces = if threads >= 2 && !crops.is_empty() {
+            let (whole, rest) = std::thread::scope(|scope| {
+                let other = scope.spawn(|| crops.iter().map(detect_crop).collect::<Vec<_>>());
+                let whole = self.detect(image, min_score);
+                let rest = other
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (whole, rest)
+            });
+            let mut faces = whole?;
+            for part in rest {
+                faces.extend(part?);
+            }
+            faces
+        } else {
+            let mut faces = self.detect(image, min_score)?;
+            for crop in &crops {
+                faces.extend(detect_crop(crop)?);
+            }
+            faces
+        };
+        if !crops.is_empty() {
+            faces = non_max_suppression(faces, NMS_IOU);
+        }
+        Ok(faces)
+    }
+}
+
+impl FaceFinder for Yunet {
+    fn find(
+        &self,
+        image: &FrameRef<'_>,
+        min_score: f64,
+        small_faces: bool,
+        threads: usize,
+    ) -> Result<Vec<(FaceBox, f32)>, BackendError> {
+        let faces = self.detect_all(image, yunet_score(min_score), small_faces, threads)?;
+        Ok(faces
+            .iter()
+            .map(|f| (to_hog_box(f), hog_scale_score(f.score)))
+            .collect())
+    }
+}
+
 fn run_session(
     session: &mut Session,
     planes: Vec<f32>,
@@ -273,7 +372,9 @@ fn run_session(
         let value = outputs
             .get(name)
             .ok_or_else(|| format!("no output {name}"))?;
-        let (_, data) = value.try_extract_tensor::<f32>().map_err(|e| e.to_string())?;
+        let (_, data) = value
+            .try_extract_tensor::<f32>()
+            .map_err(|e| e.to_string())?;
         Ok(data)
     };
     let mut faces = Vec::new();
@@ -385,6 +486,20 @@ mod tests {
         assert!((hog_scale_score(SCORE_AT_MINUS_ONE) + 1.0).abs() < 1e-6);
         assert!((yunet_score(-0.5) - 0.45).abs() < 1e-6);
         assert!((hog_scale_score(yunet_score(0.7)) - 0.7).abs() < 1e-5);
+    }
+
+    #[test]
+    fn tiles_cover_the_long_side_at_the_short_sides_scale() {
+        // 720p: two 720-pixel squares, 560 apart, at 640 / 720.
+        let (scale, corners) = tiles(1280, 720).unwrap();
+        assert!((scale - 640.0 / 720.0).abs() < 1e-6);
+        assert_eq!(corners, vec![(0, 0), (560, 0)]);
+        // A vertical frame tiles downwards; a 3:1 strip needs three.
+        assert_eq!(tiles(270, 480).unwrap().1, vec![(0, 0), (0, 210)]);
+        assert_eq!(tiles(900, 300).unwrap().1, vec![(0, 0), (300, 0), (600, 0)]);
+        // Square-ish frames gain nothing from tiles.
+        assert!(tiles(640, 600).is_none());
+        assert!(tiles(0, 0).is_none());
     }
 
     #[test]

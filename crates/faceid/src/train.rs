@@ -52,6 +52,10 @@ pub struct TrainArgs {
     /// unknown distance short of them. The model keeps their encodings, not the photos.
     #[arg(long, value_name = "DIR")]
     strangers: Option<PathBuf>,
+    /// Face detector for the photos: hog (dlib's, frontal faces) or yunet (ONNX Runtime: also
+    /// three-quarter faces, such as the crops `faceid discover --detector yunet` writes).
+    #[arg(long, default_value = "hog", value_parser = ["hog", "yunet"])]
+    detector: String,
     #[command(flatten)]
     weights: WeightsArgs,
 }
@@ -166,6 +170,7 @@ fn train_person(
     if let Some(encoder) = &args.encoder {
         train = train.property("encoder", encoder);
     }
+    train = train.property_from_str("detector", &args.detector);
     let train = train.build().map_err(|e| e.to_string())?;
     pipeline
         .add_many([src.upcast_ref(), &convert, &train])

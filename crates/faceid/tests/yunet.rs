@@ -42,8 +42,12 @@ fn references() -> Vec<Reference> {
                 .iter()
                 .map(|f| {
                     let rect = numbers(&f["rect"]);
-                    let points: Vec<Vec<f32>> =
-                        f["landmarks"].as_array().unwrap().iter().map(numbers).collect();
+                    let points: Vec<Vec<f32>> = f["landmarks"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(numbers)
+                        .collect();
                     YunetFace {
                         rect: [rect[0], rect[1], rect[2], rect[3]],
                         landmarks: std::array::from_fn(|i| [points[i][0], points[i][1]]),
@@ -75,7 +79,12 @@ fn yunet_finds_the_faces_the_independent_implementation_finds() {
         let frame = bgrx_view(&sample, &buffer).crop(x0, y0, x1, y1).unwrap();
         let found = yunet.detect(&frame, 0.5).unwrap();
         assert!(reference.faces.len() >= 2, "{}", reference.photo);
-        assert_eq!(found.len(), reference.faces.len(), "{}: {found:?}", reference.photo);
+        assert_eq!(
+            found.len(),
+            reference.faces.len(),
+            "{}: {found:?}",
+            reference.photo
+        );
         for want in &reference.faces {
             // Pair by the nearest box centre; the engines differ by rounding only.
             let centre = |f: &YunetFace| [f.rect[0] + f.rect[2] / 2.0, f.rect[1] + f.rect[3] / 2.0];
@@ -95,4 +104,61 @@ fn yunet_finds_the_faces_the_independent_implementation_finds() {
             assert!((got.score - want.score).abs() < 0.01, "{what}");
         }
     }
+}
+
+fn iou(a: [i32; 4], b: [i32; 4]) -> f64 {
+    let ix = ((a[0] + a[2]).min(b[0] + b[2]) - a[0].max(b[0])).max(0) as f64;
+    let iy = ((a[1] + a[3]).min(b[1] + b[3]) - a[1].max(b[1])).max(0) as f64;
+    let inter = ix * iy;
+    inter / ((a[2] * a[3] + b[2] * b[3]) as f64 - inter)
+}
+
+/// `faceid annotate` of the bts15 clip with `detector=yunet`: every member's face found and
+/// named right, none given another member's name. (Named faces the ground truth does not mark,
+/// a second member cut by the edge of a pasted photo, are not counted: YuNet finds those, HOG
+/// does not.)
+#[test]
+fn yunet_in_the_overlay_finds_and_names_the_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("bts15.faceid");
+    let clip = common::samples().join("kpop/clips/bts15_mv_720p");
+    common::train_folder(&clip.with_file_name("bts15_mv_720p-train"), &model);
+    let detections = dir.path().join("d.jsonl");
+    common::faceid_succeeds(
+        common::faceid_command()
+            .arg("annotate")
+            .arg(clip.with_extension("mp4"))
+            .arg("-m")
+            .arg(&model)
+            .args(["--no-video", "--set", "detector=yunet", "--detections"])
+            .arg(&detections),
+    );
+    let truth = common::ground_truth_frames(&clip.with_extension("gt.jsonl"));
+    let (mut faces, mut found, mut named_ok, mut wrong) = (0, 0, 0, 0);
+    for line in std::fs::read_to_string(&detections).unwrap().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let frame = v["frame"].as_u64().unwrap() as usize;
+        for (label, _, truth_box) in &truth[frame] {
+            faces += 1;
+            let best = v["faces"].as_array().unwrap().iter().max_by(|a, b| {
+                let (a, b) = (common::json_box(&a["box"]), common::json_box(&b["box"]));
+                iou(a, *truth_box).total_cmp(&iou(b, *truth_box))
+            });
+            let Some(best) = best.filter(|d| iou(common::json_box(&d["box"]), *truth_box) >= 0.3)
+            else {
+                continue;
+            };
+            found += 1;
+            match best["label"].as_str() {
+                Some(given) if given == label => named_ok += 1,
+                Some(given) if given != "unknown" && !given.is_empty() => wrong += 1,
+                _ => {}
+            }
+        }
+    }
+    let share = |n: i32| f64::from(n) / f64::from(faces);
+    // Measured: found 0.992, named 0.986, no wrong name (HOG: 0.990, 0.984, none).
+    assert!(share(found) >= 0.98, "found {found} of {faces}");
+    assert!(share(named_ok) >= 0.97, "named {named_ok} of {faces}");
+    assert_eq!(wrong, 0, "faces given another member's name");
 }

@@ -8,11 +8,12 @@
 
 use std::sync::Arc;
 
+use faceid_core::detection::DetectorKind;
 use faceid_core::encoding::{EncoderId, EncoderKind};
 use faceid_core::model::Model;
-use faceid_core::video::backend::LandmarkEncoder;
+use faceid_core::video::backend::{FaceFinder, LandmarkEncoder};
 use faceid_dlib::{DlibBackend, FacePipeline, Weights, WeightsConfig};
-use faceid_onnx::{OnnxConfig, Sface};
+use faceid_onnx::{OnnxConfig, Sface, Yunet};
 
 /// The encoder training uses when none is named: still dlib's. SFace, measured in the same
 /// run on the dev clips (ARCHITECTURE.md), keeps strangers of a group's own kind unnamed far
@@ -25,6 +26,8 @@ pub const DEFAULT_ENCODER: EncoderKind = EncoderKind::DlibResnet;
 pub struct BackendConfig {
     /// Which encoder.
     pub encoder: EncoderKind,
+    /// Which detector (YuNet needs ONNX Runtime; its weights are compiled in).
+    pub detector: DetectorKind,
     /// dlib's files (detector, landmarks, and the ResNet for [`EncoderKind::DlibResnet`]).
     pub weights: WeightsConfig,
     /// ONNX Runtime and SFace's weights.
@@ -38,15 +41,24 @@ impl BackendConfig {
         weights.resnet = encoder == EncoderKind::DlibResnet;
         BackendConfig {
             encoder,
+            detector: DetectorKind::Hog,
             weights,
             onnx: OnnxConfig::resolved(),
         }
+    }
+
+    /// This configuration with `detector` finding the faces.
+    pub fn with_detector(self, detector: DetectorKind) -> BackendConfig {
+        BackendConfig { detector, ..self }
     }
 
     /// Checks that every file is there without reading any (a millisecond): an element refuses
     /// to start at once and reads them on a thread of its own.
     pub fn check_files(&self) -> Result<(), String> {
         self.weights.check_files().map_err(|e| e.to_string())?;
+        if self.detector == DetectorKind::Yunet {
+            self.onnx.check_runtime().map_err(|e| e.to_string())?;
+        }
         match self.encoder {
             EncoderKind::DlibResnet => Ok(()),
             EncoderKind::Sface => self
@@ -58,13 +70,20 @@ impl BackendConfig {
 
     /// Where the files are, for logs.
     pub fn describe(&self) -> String {
-        match self.encoder {
+        let files = match self.encoder {
             EncoderKind::DlibResnet => format!("dlib weights from {}", self.weights.dir.display()),
             EncoderKind::Sface => format!(
                 "dlib weights from {}, ONNX Runtime and SFace from {}",
                 self.weights.dir.display(),
                 self.onnx.dir.display()
             ),
+        };
+        match self.detector {
+            DetectorKind::Yunet => format!(
+                "{files}; YuNet run by ONNX Runtime from {}",
+                self.onnx.dir.display()
+            ),
+            _ => files,
         }
     }
 }
@@ -74,6 +93,7 @@ impl BackendConfig {
 pub struct FaceModels {
     weights: Arc<Weights>,
     encoder: Option<Arc<dyn LandmarkEncoder>>,
+    finder: Option<Arc<dyn FaceFinder>>,
     id: EncoderId,
 }
 
@@ -81,6 +101,10 @@ impl FaceModels {
     /// Loads (or shares) the files `config` names. The message says what to install.
     pub fn load(config: &BackendConfig) -> Result<FaceModels, String> {
         let weights = Weights::load(&config.weights).map_err(|e| e.to_string())?;
+        let finder: Option<Arc<dyn FaceFinder>> = match config.detector {
+            DetectorKind::Yunet => Some(Yunet::load(&config.onnx).map_err(|e| e.to_string())?),
+            DetectorKind::Hog | DetectorKind::Cnn => None,
+        };
         match config.encoder {
             EncoderKind::DlibResnet => {
                 let id = weights
@@ -90,6 +114,7 @@ impl FaceModels {
                 Ok(FaceModels {
                     weights,
                     encoder: None,
+                    finder,
                     id,
                 })
             }
@@ -99,6 +124,7 @@ impl FaceModels {
                 Ok(FaceModels {
                     weights,
                     encoder: Some(sface),
+                    finder,
                     id,
                 })
             }
@@ -113,11 +139,12 @@ impl FaceModels {
     /// A pipeline (detection and encoding) for one thread.
     pub fn pipeline(&self) -> FacePipeline {
         FacePipeline::with_encoder(self.weights.clone(), self.encoder.clone())
+            .with_finder(self.finder.clone())
     }
 
     /// The analyzer's backend.
     pub fn backend(&self) -> DlibBackend {
-        DlibBackend::with_encoder(self.weights.clone(), self.encoder.clone())
+        DlibBackend::with_pipeline(self.pipeline())
     }
 }
 

@@ -68,3 +68,20 @@ pub trait LandmarkEncoder: Send + Sync {
         landmarks: &FivePoints,
     ) -> Result<Encoding, BackendError>;
 }
+
+/// A face detector other than dlib's that works on any part of a frame (YuNet). Boxes are in
+/// the convention of dlib's HOG detector (what the landmark model, ground truth, metas and JSON
+/// use) and scores on HOG's scale (0: the detector's own cut; -1: the weakest a caller asks
+/// for). Shared by every thread of the process.
+pub trait FaceFinder: Send + Sync {
+    /// The faces in `image` scoring at least `min_score` (HOG's scale), in `image`'s pixels,
+    /// best score first. `small_faces`: also look at a larger scale (slower), on up to
+    /// `threads` threads.
+    fn find(
+        &self,
+        image: &FrameRef<'_>,
+        min_score: f64,
+        small_faces: bool,
+        threads: usize,
+    ) -> Result<Vec<(FaceBox, f32)>, BackendError>;
+}

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use faceid_core::detection::{DetectionConfig, VIDEO_DETECTION_WIDTH};
+use faceid_core::detection::{DetectionConfig, DetectorKind, VIDEO_DETECTION_WIDTH};
 use faceid_core::encoding::{EncoderId, EncoderKind};
 use faceid_core::frame::{FrameRef, PixelLayout};
 use faceid_core::model::{Classifier, Model};
@@ -50,6 +50,10 @@ pub struct DiscoverArgs {
     /// Write the tracks (frames and encodings) as JSON to this file, for analysis.
     #[arg(long, value_name = "FILE", hide = true)]
     dump_tracks: Option<PathBuf>,
+    /// Face detector: hog (dlib's, frontal faces) or yunet (ONNX Runtime: also three-quarter
+    /// and small faces, faster).
+    #[arg(long, default_value = "hog", value_parser = ["hog", "yunet"])]
+    detector: String,
     #[command(flatten)]
     weights: WeightsArgs,
 }
@@ -57,7 +61,7 @@ pub struct DiscoverArgs {
 /// How the analyzer looks at the video: faceidoverlay's defaults, synchronous. Without a
 /// model, weak detections are off: they are kept only when recognised as a known person, so
 /// with nobody known they would be encoded for nothing.
-fn analyzer_config(with_model: bool) -> AnalyzerConfig {
+fn analyzer_config(with_model: bool, detector: DetectorKind) -> AnalyzerConfig {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let defaults = AnalyzerConfig::default();
     AnalyzerConfig {
@@ -67,6 +71,7 @@ fn analyzer_config(with_model: bool) -> AnalyzerConfig {
             0.0
         },
         detection: DetectionConfig {
+            detector,
             detection_width: VIDEO_DETECTION_WIDTH,
             threads,
             ..DetectionConfig::default()
@@ -111,7 +116,12 @@ pub fn run(args: &DiscoverArgs) -> Result<(), String> {
         Some(model) => encoder_of(model)?,
         None => EncoderKind::DlibResnet,
     };
-    let models = FaceModels::load(&BackendConfig::new(encoder, weights_config))?;
+    let detector = match args.detector.as_str() {
+        "yunet" => DetectorKind::Yunet,
+        _ => DetectorKind::Hog,
+    };
+    let models =
+        FaceModels::load(&BackendConfig::new(encoder, weights_config).with_detector(detector))?;
     let model = match model {
         Some(model) => {
             model
@@ -126,7 +136,7 @@ pub fn run(args: &DiscoverArgs) -> Result<(), String> {
     let mut analyzer = Analyzer::new(
         Box::new(models.backend()),
         Classifier::new(&model),
-        analyzer_config(args.model.is_some()),
+        analyzer_config(args.model.is_some(), detector),
     );
     let started = Instant::now();
     let (collector, frames) = collect(args, &mut analyzer)?;

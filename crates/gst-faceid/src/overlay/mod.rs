@@ -12,7 +12,7 @@ glib::wrapper! {
         @extends gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
 }
 
-/// Which dlib detector `faceidoverlay` uses.
+/// Which face detector `faceidoverlay` uses.
 #[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum, Default)]
 #[repr(u32)]
 #[enum_type(name = "GstFaceIdDetector")]
@@ -27,6 +27,12 @@ pub enum Detector {
         nick = "cnn"
     )]
     Cnn = 1,
+    /// YuNet through ONNX Runtime: frontal, three-quarter and small faces, faster than HOG.
+    #[enum_value(
+        name = "YuNet: a small neural detector run by ONNX Runtime (fast, finds turned and small faces)",
+        nick = "yunet"
+    )]
+    Yunet = 2,
 }
 
 /// Registers the element with the plugin.

@@ -124,10 +124,7 @@ impl Settings {
     pub fn analyzer_config(&self, stream: &Stream) -> AnalyzerConfig {
         AnalyzerConfig {
             detection: DetectionConfig {
-                detector: match self.detector {
-                    Detector::Hog => DetectorKind::Hog,
-                    Detector::Cnn => DetectorKind::Cnn,
-                },
+                detector: self.detector_kind(),
                 upsample: self.upsample,
                 detection_width: self.detection_width as usize,
                 threads: self.threads(),
@@ -170,7 +167,15 @@ impl Settings {
 
     /// The files of `encoder` (the model's) as the properties place dlib's.
     pub fn backend_config(&self, encoder: EncoderKind) -> BackendConfig {
-        BackendConfig::new(encoder, self.weights_config())
+        BackendConfig::new(encoder, self.weights_config()).with_detector(self.detector_kind())
+    }
+
+    pub fn detector_kind(&self) -> DetectorKind {
+        match self.detector {
+            Detector::Hog => DetectorKind::Hog,
+            Detector::Cnn => DetectorKind::Cnn,
+            Detector::Yunet => DetectorKind::Yunet,
+        }
     }
 }
 
@@ -248,7 +253,7 @@ pub fn param_specs() -> Vec<glib::ParamSpec> {
             .build(),
         glib::ParamSpecEnum::builder_with_default("detector", Detector::default())
             .nick("Face detector")
-            .blurb("dlib detector: hog (fast) or cnn (slow on a CPU, finds turned and smaller faces)")
+            .blurb("Face detector: hog (dlib's HOG, frontal faces), cnn (dlib's CNN, slow on a CPU) or yunet (YuNet through ONNX Runtime: fast, finds three-quarter and small faces; needs models/fetch-onnx.sh's ONNX Runtime)")
             .mutable_ready()
             .build(),
         glib::ParamSpecUInt::builder("upsample")

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::{LazyLock, Mutex};
 
-use faceid_core::detection::DetectionConfig;
+use faceid_core::detection::{DetectionConfig, DetectorKind};
 use faceid_core::frame::{FrameRef, PixelLayout};
 use faceid_core::geometry::FaceBox;
 use faceid_core::model::{
@@ -65,6 +65,8 @@ impl FrameOutcome {
 
 struct State {
     pipeline: FacePipeline,
+    /// Which detector finds the photos' faces (its weights are in `pipeline`).
+    detector: DetectorKind,
     training: TrainingSet,
     location: PathBuf,
     info: Option<gst_video::VideoInfo>,
@@ -92,6 +94,7 @@ impl State {
     /// at once more doubled (bounded by the detector's pixel budget).
     fn find_faces(&self, view: &FrameRef<'_>, upsample: u32) -> Vec<FaceBox> {
         let mut detection = DetectionConfig {
+            detector: self.detector,
             upsample,
             ..DetectionConfig::default()
         };
@@ -394,8 +397,10 @@ impl BaseSinkImpl for FaceIdTrain {
         let encoder = settings
             .encoder_kind(existing_encoder)
             .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("{e}")))?;
-        let models = FaceModels::load(&BackendConfig::new(encoder, weights_config))
-            .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ("{e}")))?;
+        let detector = settings.detector_kind();
+        let models =
+            FaceModels::load(&BackendConfig::new(encoder, weights_config).with_detector(detector))
+                .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ("{e}")))?;
         if let Some(model) = &existing {
             model
                 .check_encoder(models.encoder_id())
@@ -403,6 +408,7 @@ impl BaseSinkImpl for FaceIdTrain {
         }
         *lock(&self.state) = Some(State {
             pipeline: models.pipeline(),
+            detector,
             training: TrainingSet::new(existing.as_ref()),
             location,
             info: None,

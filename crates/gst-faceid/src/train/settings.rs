@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use gst::glib;
 use gst::prelude::*;
 
+use faceid_core::detection::DetectorKind;
 use faceid_core::encoding::EncoderKind;
 
 use crate::backends::{DEFAULT_ENCODER, encoder_names};
 use crate::element::{path_to_value, path_value, string_value};
+use crate::overlay::Detector;
 
 const DEFAULT_APPEND: bool = true;
 const DEFAULT_UPSAMPLE: u32 = 1;
@@ -30,6 +32,8 @@ pub struct Settings {
     /// The `strangers` property.
     pub strangers: bool,
     pub upsample: u32,
+    /// The `detector` property: which detector finds the photos' faces.
+    pub detector: Detector,
     pub jitters: u32,
     pub clean: bool,
     pub motion_blur_copies: bool,
@@ -47,6 +51,7 @@ impl Default for Settings {
             encoder: None,
             strangers: false,
             upsample: DEFAULT_UPSAMPLE,
+            detector: Detector::default(),
             jitters: DEFAULT_JITTERS,
             clean: DEFAULT_CLEAN,
             motion_blur_copies: DEFAULT_MOTION_BLUR_COPIES,
@@ -102,6 +107,11 @@ pub fn param_specs() -> Vec<glib::ParamSpec> {
             .default_value(DEFAULT_UPSAMPLE)
             .mutable_ready()
             .build(),
+        glib::ParamSpecEnum::builder_with_default("detector", Detector::default())
+            .nick("Face detector")
+            .blurb("Which detector finds the photos' faces: hog (dlib's HOG, frontal faces) or yunet (YuNet through ONNX Runtime: also three-quarter faces, such as the crops `faceid discover` writes with --detector yunet). cnn is taken as hog here")
+            .mutable_ready()
+            .build(),
         glib::ParamSpecBoolean::builder("clean")
             .nick("Clean")
             .blurb("Leave out photos whose face disagrees with the rest of that person's photos (another member, a wrong person) and near-duplicates (the same picture resized or mirrored); they are listed in the faceidtrain message and the report. Off: keep every photo")
@@ -131,6 +141,14 @@ pub fn param_specs() -> Vec<glib::ParamSpec> {
 }
 
 impl Settings {
+    /// The detector for the photos (dlib's CNN is not offered for photos: HOG).
+    pub fn detector_kind(&self) -> DetectorKind {
+        match self.detector {
+            Detector::Yunet => DetectorKind::Yunet,
+            Detector::Hog | Detector::Cnn => DetectorKind::Hog,
+        }
+    }
+
     /// Sets the property `name` (type-checked by GObject before it gets here).
     pub fn set(&mut self, name: &str, value: &glib::Value) {
         match name {
@@ -142,6 +160,7 @@ impl Settings {
             "encoder" => self.encoder = string_value(value),
             "strangers" => self.strangers = value.get().expect("type checked upstream"),
             "upsample" => self.upsample = value.get().expect("type checked upstream"),
+            "detector" => self.detector = value.get().expect("type checked upstream"),
             "jitters" => self.jitters = value.get().expect("type checked upstream"),
             "clean" => self.clean = value.get().expect("type checked upstream"),
             "motion-blur-copies" => {
@@ -163,6 +182,7 @@ impl Settings {
             "encoder" => self.encoder.to_value(),
             "strangers" => self.strangers.to_value(),
             "upsample" => self.upsample.to_value(),
+            "detector" => self.detector.to_value(),
             "jitters" => self.jitters.to_value(),
             "clean" => self.clean.to_value(),
             "motion-blur-copies" => self.motion_blur_copies.to_value(),
