@@ -14,6 +14,24 @@ pub enum DetectorKind {
     Yunet,
 }
 
+/// YuNet's input side, in pixels (its network takes 640x640 images).
+pub const YUNET_INPUT_SIZE: usize = 640;
+
+/// The smallest face YuNet finds reliably in its input, in pixels: real faces from about 10,
+/// tight crops with no hair or chin around them (the bbt clip's) from about 60.
+pub const YUNET_SMALLEST_FACE: f64 = 32.0;
+
+/// The scale YuNet looks at a `width x height` frame with `upsample`: 0, the whole frame
+/// fitted into its input; 1, tiles at the scale that fits the short side; each more, twice
+/// that.
+pub fn yunet_scale(width: usize, height: usize, upsample: u32) -> f64 {
+    let input = YUNET_INPUT_SIZE as f64;
+    match upsample {
+        0 => input / width.max(height).max(1) as f64,
+        u => input / width.min(height).max(1) as f64 * f64::from(1u32 << (u - 1).min(3)),
+    }
+}
+
 /// The width video frames are detected at by default (faceidoverlay's `detection-width`,
 /// `faceid discover`): 720p and 1080p frames are scaled down to it, smaller ones kept.
 pub const VIDEO_DETECTION_WIDTH: usize = 1024;
@@ -25,7 +43,7 @@ pub struct DetectionConfig {
     pub detector: DetectorKind,
     /// Times the image is doubled in size before HOG detection (finds smaller faces, 4x slower
     /// each time). Ignored by the CNN detector. YuNet: 0 looks at the whole frame fitted into
-    /// its input; 1 or more also at tiles of the frame at a larger scale (small faces).
+    /// its input; 1 or more also at tiles of the frame at [`yunet_scale`] (small faces).
     pub upsample: u32,
     /// Detect on a copy scaled to this width (0 = frame width); boxes are mapped back to the frame.
     pub detection_width: usize,

@@ -182,7 +182,7 @@ impl FacePipeline {
         };
         if let Some(finder) = &self.finder {
             // A frame's faces are all looked at, so a failure here is a face not found again.
-            let found = finder.find(&crop, adjust_threshold, false, 1);
+            let found = finder.find_near(&crop, around.height, adjust_threshold);
             return found
                 .unwrap_or_default()
                 .into_iter()
@@ -238,8 +238,8 @@ impl FacePipeline {
     /// [`detect`](Self::detect) with each box's score, sorted left to right. HOG boxes carry
     /// dlib's score (see [`crate::hog::ScoredRect::score`]; at least
     /// `config.adjust_threshold`); CNN detections carry no HOG score and get [`CNN_SCORE`].
-    /// [`DetectorKind::Yunet`] asks the plugged finder (with `upsample` > 0 also for small
-    /// faces); if it fails on a frame (ONNX Runtime ran it when it loaded, so it should not),
+    /// [`DetectorKind::Yunet`] asks the plugged finder (with `upsample` > 0 also on tiles at a
+    /// larger scale); if it fails on a frame (ONNX Runtime ran it when it loaded, so it should not),
     /// the frame has no faces.
     pub fn detect_scored(
         &self,
@@ -247,8 +247,12 @@ impl FacePipeline {
         config: &DetectionConfig,
     ) -> Vec<(FaceBox, f32)> {
         if let (DetectorKind::Yunet, Some(finder)) = (config.detector, &self.finder) {
-            let small_faces = config.upsample > 0;
-            let found = finder.find(frame, config.adjust_threshold, small_faces, config.threads);
+            let found = finder.find(
+                frame,
+                config.adjust_threshold,
+                config.upsample,
+                config.threads,
+            );
             let mut boxes = found.unwrap_or_default();
             boxes.retain(|(b, _)| b.width > 0 && b.height > 0);
             boxes.sort_by_key(|(b, _)| (b.x, b.y));

@@ -18,6 +18,7 @@
 
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 
+use faceid_core::detection::{YUNET_INPUT_SIZE, yunet_scale};
 use faceid_core::frame::FrameRef;
 use faceid_core::geometry::FaceBox;
 use faceid_core::video::backend::{BackendError, FaceFinder};
@@ -36,7 +37,7 @@ pub const YUNET_FILE: &str = "face_detection_yunet_2023mar.onnx";
 pub const YUNET_SHA256: &str = "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4";
 
 /// The network's input side, in pixels (its input is fixed at 640x640).
-pub const INPUT_SIZE: usize = 640;
+pub const INPUT_SIZE: usize = YUNET_INPUT_SIZE;
 /// The grids the network predicts on: one cell every this many input pixels.
 pub const STRIDES: [usize; 3] = [8, 16, 32];
 
@@ -231,14 +232,30 @@ impl Yunet {
         image: &FrameRef<'_>,
         min_score: f32,
     ) -> Result<Vec<YunetFace>, BackendError> {
+        let scale = INPUT_SIZE as f32 / image.width().max(image.height()).max(1) as f32;
+        self.detect_scaled(image, scale, min_score)
+    }
+
+    /// [`Yunet::detect`] on `image` scaled by `scale` (at most what fits the input): area
+    /// averaging down, bilinear up.
+    pub fn detect_scaled(
+        &self,
+        image: &FrameRef<'_>,
+        scale: f32,
+        min_score: f32,
+    ) -> Result<Vec<YunetFace>, BackendError> {
         let (w, h) = (image.width(), image.height());
         if w == 0 || h == 0 {
             return Ok(Vec::new());
         }
-        let scale = INPUT_SIZE as f32 / w.max(h) as f32;
+        let scale = scale.min(INPUT_SIZE as f32 / w.max(h) as f32);
         let in_w = ((w as f32 * scale).round() as usize).clamp(1, INPUT_SIZE);
         let in_h = ((h as f32 * scale).round() as usize).clamp(1, INPUT_SIZE);
-        let rgb = image.to_rgb(in_w, in_h);
+        let rgb = if in_w > w || in_h > h {
+            bilinear(&image.to_rgb(w, h), (w, h), (in_w, in_h))
+        } else {
+            image.to_rgb(in_w, in_h)
+        };
         let planes = bgr_planes(&rgb, in_w, in_h);
         let faces = self.run(planes, min_score)?;
         let back = (w as f32 / in_w as f32, h as f32 / in_h as f32);
@@ -263,50 +280,89 @@ impl Yunet {
     }
 }
 
-/// Where the larger-scale tiles of an image `w x h` go: the scale that makes its short side
-/// the network's input, and the left-top corners (in image pixels) of square tiles of
-/// `INPUT_SIZE / scale` pixels covering it, overlapping evenly. None when that scale is not
-/// at least a quarter larger than the whole-image pass's (the tiles would add little).
-pub fn tiles(w: usize, h: usize) -> Option<(f32, Vec<(usize, usize)>)> {
-    let (long, short) = (w.max(h), w.min(h));
-    if short == 0 || long * 4 < short * 5 {
-        return None;
+/// Where the tiles of an image `w x h` looked at `scale` go: squares of `INPUT_SIZE / scale`
+/// image pixels (the network's input at that scale), clipped to the image, overlapping by at
+/// least an eighth of a tile: a face cut by a border is whole in the next tile, or larger
+/// than that and found at the coarser scale. Left-top corners and side, in image pixels.
+pub fn tiles(w: usize, h: usize, scale: f32) -> Vec<(usize, usize, usize)> {
+    if w == 0 || h == 0 || scale <= 0.0 {
+        return Vec::new();
     }
-    let side = short;
-    let n = long.div_ceil(side).max(2);
-    let step = (long - side) as f32 / (n - 1) as f32;
-    let corners = (0..n)
-        .map(|i| {
-            let at = (i as f32 * step).round() as usize;
-            if w >= h { (at, 0) } else { (0, at) }
-        })
-        .collect();
-    Some((INPUT_SIZE as f32 / side as f32, corners))
+    let side = ((INPUT_SIZE as f32 / scale).floor() as usize).clamp(1, w.max(h));
+    let starts = |len: usize| -> Vec<usize> {
+        if len <= side {
+            return vec![0];
+        }
+        let stride = (side * 7 / 8).max(1);
+        let n = (len - side).div_ceil(stride) + 1;
+        let step = (len - side) as f32 / (n - 1) as f32;
+        (0..n).map(|i| (i as f32 * step).round() as usize).collect()
+    };
+    let (xs, ys) = (starts(w), starts(h));
+    ys.iter()
+        .flat_map(|&y| xs.iter().map(move |&x| (x, y, side)))
+        .collect()
 }
 
+/// Packed RGB `from` resized to `to` by bilinear interpolation (pixel centres aligned, as
+/// OpenCV's `INTER_LINEAR`), for enlarging: YuNet finds a small face enlarged smoothly far
+/// better than one enlarged by repeating pixels.
+pub fn bilinear(rgb: &[u8], from: (usize, usize), to: (usize, usize)) -> Vec<u8> {
+    let ((fw, fh), (tw, th)) = (from, to);
+    let mut out = Vec::with_capacity(tw * th * 3);
+    let axis = |t: usize, f: usize, n: usize| -> (usize, usize, f32) {
+        let x = ((t as f32 + 0.5) * f as f32 / n as f32 - 0.5).max(0.0);
+        let x0 = (x.floor() as usize).min(f - 1);
+        (x0, (x0 + 1).min(f - 1), x - x0 as f32)
+    };
+    let cols: Vec<_> = (0..tw).map(|x| axis(x, fw, tw)).collect();
+    for y in 0..th {
+        let (y0, y1, fy) = axis(y, fh, th);
+        for &(x0, x1, fx) in &cols {
+            for c in 0..3 {
+                let at = |x: usize, y: usize| f32::from(rgb[(y * fw + x) * 3 + c]);
+                let top = at(x0, y0) * (1.0 - fx) + at(x1, y0) * fx;
+                let bottom = at(x0, y1) * (1.0 - fx) + at(x1, y1) * fx;
+                out.push((top * (1.0 - fy) + bottom * fy).round() as u8);
+            }
+        }
+    }
+    out
+}
+
+/// The face height YuNet is asked to find a followed face at (input pixels): [`Yunet::find_near`]
+/// scales the region so. Measured with dlib models (named_ok on bbt / bts15, faces under 40 px
+/// found on the small-faces clip): 48 px 0.850 / 0.986 / 0.844, 72 px 0.914 / 0.965 / 0.844,
+/// 96 px 0.877 / - / 0.884, 128 px 0.920 / 0.986 / 0.861, 160 px 0.922 / 0.965 / 0.823, 200 px
+/// 0.894 / 0.986 / 0.799; fitting the region into the whole input (faces of 200-300 px) 0.885 /
+/// 0.986 / 0.620. Each difference is one or two tracks; at 128 px one bts track (5 photos a
+/// member) took another member's name, at 72 px no face of any clip did.
+pub const NEAR_FACE_SIZE: f32 = 72.0;
+
 impl Yunet {
-    /// [`Yunet::detect`], and with `small_faces` also on [`tiles`] of the image (on up to
-    /// `threads` threads), merged: YuNet's faces in `image`'s pixels, best first.
+    /// The whole image fitted into the input, and with `upsample` ≥ 1 also its [`tiles`] at
+    /// [`yunet_scale`] (on up to `threads` threads), merged: YuNet's faces in `image`'s pixels,
+    /// best first.
     pub fn detect_all(
         &self,
         image: &FrameRef<'_>,
         min_score: f32,
-        small_faces: bool,
+        upsample: u32,
         threads: usize,
     ) -> Result<Vec<YunetFace>, BackendError> {
         let (w, h) = (image.width(), image.height());
-        let crops: Vec<(usize, usize, usize)> = match tiles(w, h).filter(|_| small_faces) {
-            Some((_, corners)) => {
-                let side = w.min(h);
-                corners.into_iter().map(|(x, y)| (x, y, side)).collect()
-            }
-            None => Vec::new(),
+        let whole = INPUT_SIZE as f32 / w.max(h).max(1) as f32;
+        let scale = yunet_scale(w, h, upsample) as f32;
+        let crops = if upsample > 0 && scale > whole * 1.1 {
+            tiles(w, h, scale)
+        } else {
+            Vec::new()
         };
-        let detect_crop = |&(x, y, side): &(usize, usize, usize)| {
+        let detect_tile = |&(x, y, side): &(usize, usize, usize)| {
             let tile = image
                 .crop(x, y, (x + side).min(w), (y + side).min(h))
                 .ok_or_else(|| BackendError("a YuNet tile outside the frame".into()))?;
-            let found = self.detect(&tile, min_score)?;
+            let found = self.detect_scaled(&tile, scale, min_score)?;
             Ok::<_, BackendError>(
                 found
                     .iter()
@@ -314,31 +370,53 @@ impl Yunet {
                     .collect::<Vec<_>>(),
             )
         };
-        let mut faces = if threads >= 2 && !crops.is_empty() {
-            let (whole, rest) = std::thread::scope(|scope| {
-                let other = scope.spawn(|| crops.iter().map(detect_crop).collect::<Vec<_>>());
-                let whole = self.detect(image, min_score);
-                let rest = other
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (whole, rest)
-            });
-            let mut faces = whole?;
-            for part in rest {
-                faces.extend(part?);
-            }
+        let parts: Vec<Result<Vec<YunetFace>, BackendError>> = if threads >= 2 && !crops.is_empty()
+        {
+            // The whole image and every other tile here, the rest on a second thread.
+            std::thread::scope(|scope| {
+                let other = scope.spawn(|| {
+                    crops
+                        .iter()
+                        .skip(1)
+                        .step_by(2)
+                        .map(detect_tile)
+                        .collect::<Vec<_>>()
+                });
+                let mut mine = vec![self.detect(image, min_score)];
+                mine.extend(crops.iter().step_by(2).map(detect_tile));
+                mine.extend(
+                    other
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                );
+                mine
+            })
+        } else {
+            std::iter::once(self.detect(image, min_score))
+                .chain(crops.iter().map(detect_tile))
+                .collect()
+        };
+        let mut faces = Vec::new();
+        for part in parts {
+            faces.extend(part?);
+        }
+        Ok(if crops.is_empty() {
             faces
         } else {
-            let mut faces = self.detect(image, min_score)?;
-            for crop in &crops {
-                faces.extend(detect_crop(crop)?);
-            }
-            faces
-        };
-        if !crops.is_empty() {
-            faces = non_max_suppression(faces, NMS_IOU);
-        }
-        Ok(faces)
+            non_max_suppression(faces, NMS_IOU)
+        })
+    }
+
+    /// Faces in `region` (a crop around where a face of `face_height` frame pixels is
+    /// expected), the region scaled so that face is [`NEAR_FACE_SIZE`] pixels.
+    pub fn find_near(
+        &self,
+        region: &FrameRef<'_>,
+        face_height: f32,
+        min_score: f32,
+    ) -> Result<Vec<YunetFace>, BackendError> {
+        let scale = NEAR_FACE_SIZE / face_height.max(1.0);
+        self.detect_scaled(region, scale, min_score)
     }
 }
 
@@ -347,15 +425,27 @@ impl FaceFinder for Yunet {
         &self,
         image: &FrameRef<'_>,
         min_score: f64,
-        small_faces: bool,
+        upsample: u32,
         threads: usize,
     ) -> Result<Vec<(FaceBox, f32)>, BackendError> {
-        let faces = self.detect_all(image, yunet_score(min_score), small_faces, threads)?;
-        Ok(faces
-            .iter()
-            .map(|f| (to_hog_box(f), hog_scale_score(f.score)))
-            .collect())
+        let faces = self.detect_all(image, yunet_score(min_score), upsample, threads)?;
+        Ok(faces.iter().map(to_hog_scale).collect())
     }
+
+    fn find_near(
+        &self,
+        region: &FrameRef<'_>,
+        face_height: i32,
+        min_score: f64,
+    ) -> Result<Vec<(FaceBox, f32)>, BackendError> {
+        let faces = Yunet::find_near(self, region, face_height as f32, yunet_score(min_score))?;
+        Ok(faces.iter().map(to_hog_scale).collect())
+    }
+}
+
+/// A face's box and score in HOG's convention and scale.
+fn to_hog_scale(face: &YunetFace) -> (FaceBox, f32) {
+    (to_hog_box(face), hog_scale_score(face.score))
 }
 
 fn run_session(
@@ -484,22 +574,43 @@ mod tests {
     fn scores_map_onto_hogs_scale_and_back() {
         assert_eq!(hog_scale_score(SCORE_AT_CUT), 0.0);
         assert!((hog_scale_score(SCORE_AT_MINUS_ONE) + 1.0).abs() < 1e-6);
-        assert!((yunet_score(-0.5) - 0.45).abs() < 1e-6);
+        assert!((yunet_score(-0.5) - 0.6).abs() < 1e-6);
         assert!((hog_scale_score(yunet_score(0.7)) - 0.7).abs() < 1e-5);
     }
 
     #[test]
-    fn tiles_cover_the_long_side_at_the_short_sides_scale() {
-        // 720p: two 720-pixel squares, 560 apart, at 640 / 720.
-        let (scale, corners) = tiles(1280, 720).unwrap();
-        assert!((scale - 640.0 / 720.0).abs() < 1e-6);
-        assert_eq!(corners, vec![(0, 0), (560, 0)]);
-        // A vertical frame tiles downwards; a 3:1 strip needs three.
-        assert_eq!(tiles(270, 480).unwrap().1, vec![(0, 0), (0, 210)]);
-        assert_eq!(tiles(900, 300).unwrap().1, vec![(0, 0), (300, 0), (600, 0)]);
-        // Square-ish frames gain nothing from tiles.
-        assert!(tiles(640, 600).is_none());
-        assert!(tiles(0, 0).is_none());
+    fn tiles_cover_the_image_overlapping() {
+        // 720p at the short side's scale: two 720-pixel squares, 560 apart.
+        assert_eq!(
+            tiles(1280, 720, 640.0 / 720.0),
+            vec![(0, 0, 720), (560, 0, 720)]
+        );
+        // Twice that scale: 360-pixel squares, at most 315 apart, 4 across and 3 down.
+        let fine = tiles(1280, 720, 1280.0 / 720.0);
+        assert_eq!(fine.len(), 12);
+        assert!(
+            fine.iter()
+                .all(|&(x, y, side)| side == 360 && x + side <= 1280 && y + side <= 720)
+        );
+        assert_eq!(fine[3], (920, 0, 360));
+        assert_eq!(fine[4], (0, 180, 360));
+        assert_eq!(fine[11], (920, 360, 360));
+        // A vertical frame tiles downwards; an image smaller than a tile is one tile.
+        assert_eq!(
+            tiles(270, 480, 640.0 / 270.0),
+            vec![(0, 0, 270), (0, 210, 270)]
+        );
+        assert_eq!(tiles(300, 200, 1.0), vec![(0, 0, 300)]);
+        assert!(tiles(0, 0, 1.0).is_empty());
+    }
+
+    #[test]
+    fn bilinear_enlarging_keeps_edges_and_interpolates_between() {
+        // Two pixels, black and white, to four: the centres line up as OpenCV's.
+        let rgb = [0u8, 0, 0, 200, 200, 200];
+        let out = bilinear(&rgb, (2, 1), (4, 1));
+        let reds: Vec<u8> = out.chunks(3).map(|p| p[0]).collect();
+        assert_eq!(reds, vec![0, 50, 150, 200]);
     }
 
     #[test]

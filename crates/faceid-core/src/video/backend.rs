@@ -75,13 +75,22 @@ pub trait LandmarkEncoder: Send + Sync {
 /// for). Shared by every thread of the process.
 pub trait FaceFinder: Send + Sync {
     /// The faces in `image` scoring at least `min_score` (HOG's scale), in `image`'s pixels,
-    /// best score first. `small_faces`: also look at a larger scale (slower), on up to
+    /// best score first; `upsample` as [`DetectionConfig::upsample`] says for YuNet, on up to
     /// `threads` threads.
     fn find(
         &self,
         image: &FrameRef<'_>,
         min_score: f64,
-        small_faces: bool,
+        upsample: u32,
         threads: usize,
+    ) -> Result<Vec<(FaceBox, f32)>, BackendError>;
+
+    /// The faces in `region`, a crop around where a face `face_height` pixels high is
+    /// expected, scoring at least `min_score`: a local search, best score first.
+    fn find_near(
+        &self,
+        region: &FrameRef<'_>,
+        face_height: i32,
+        min_score: f64,
     ) -> Result<Vec<(FaceBox, f32)>, BackendError>;
 }

@@ -31,7 +31,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::detection::{DetectionConfig, DetectorKind};
+use crate::detection::{DetectionConfig, DetectorKind, YUNET_SMALLEST_FACE, yunet_scale};
 use crate::encoding::Encoding;
 pub use crate::face_result::FaceResult;
 use crate::frame::FrameRef;
@@ -121,8 +121,11 @@ impl Default for AnalyzerConfig {
 const HOG_WINDOW: f64 = 80.0;
 
 /// The smallest face height, in frame pixels, a detection with `config` finds in a frame
-/// `width` pixels wide.
-pub fn smallest_detectable(config: &DetectionConfig, width: usize) -> f64 {
+/// `width x height`.
+pub fn smallest_detectable(config: &DetectionConfig, width: usize, height: usize) -> f64 {
+    if config.detector == DetectorKind::Yunet {
+        return YUNET_SMALLEST_FACE / yunet_scale(width, height, config.upsample);
+    }
     let scale = if config.detection_width > 0 && config.detection_width < width {
         config.detection_width as f64 / width as f64
     } else {
@@ -142,10 +145,10 @@ pub fn suggests_smaller_faces(
     found: &[FaceBox],
     followed: &[FaceBox],
     config: &DetectionConfig,
-    width: usize,
+    (width, height): (usize, usize),
     shot_start: bool,
 ) -> bool {
-    let limit = smallest_detectable(config, width);
+    let limit = smallest_detectable(config, width, height);
     (shot_start && found.is_empty()) || followed.iter().any(|b| f64::from(b.height) < limit)
 }
 
@@ -601,7 +604,10 @@ impl Analyzer {
         let search = match round {
             Round::Full { small_faces } => {
                 let mut detection = self.config.detection;
-                if !small_faces {
+                // HOG's upsampled pass costs four times the plain one, so periodic rounds skip
+                // it; YuNet's tiles cost two more runs of ~10 ms on the second core, and without
+                // them faces under 80 px at 720p are seldom found: every round has them.
+                if !small_faces && detection.detector == DetectorKind::Hog {
                     detection.upsample = 0;
                 }
                 Some(detection)
@@ -630,12 +636,12 @@ impl Analyzer {
                 if self.config.find_small_faces
                     && fine_allowed
                     && round == (Round::Full { small_faces: true })
-                    && detection.detector == DetectorKind::Hog
+                    && detection.detector != DetectorKind::Cnn
                     && suggests_smaller_faces(
                         &found.boxes,
                         &followed,
                         &detection,
-                        frame.width(),
+                        (frame.width(), frame.height()),
                         shot_start,
                     )
                 {

@@ -83,7 +83,7 @@ impl FaceBackend for FakeBackend {
         log.full_detections.push((n, thread));
         log.upsamples.push(config.upsample);
         let smallest = if log.size_limited {
-            smallest_detectable(config, frame.width())
+            smallest_detectable(config, frame.width(), frame.height())
         } else {
             0.0
         };
@@ -634,21 +634,51 @@ fn the_smallest_face_a_detection_finds_follows_its_width_and_upsampling() {
         upsample: 1,
         ..DetectionConfig::default()
     };
-    assert!((smallest_detectable(&config, 1280) - 50.0).abs() < 1e-9);
-    assert!((smallest_detectable(&fine_detection(&config), 1280) - 25.0).abs() < 1e-9);
+    assert!((smallest_detectable(&config, 1280, 720) - 50.0).abs() < 1e-9);
+    assert!((smallest_detectable(&fine_detection(&config), 1280, 720) - 25.0).abs() < 1e-9);
     config.upsample = 0;
-    assert!((smallest_detectable(&config, 640) - 80.0).abs() < 1e-9);
+    assert!((smallest_detectable(&config, 640, 360) - 80.0).abs() < 1e-9);
     let big = FaceBox::new(0, 0, 60, 60);
     let tiny = FaceBox::new(0, 0, 30, 30);
     config.upsample = 1;
-    assert!(suggests_smaller_faces(&[], &[], &config, 1280, true));
-    assert!(!suggests_smaller_faces(&[], &[], &config, 1280, false));
-    assert!(!suggests_smaller_faces(&[big], &[big], &config, 1280, true));
+    assert!(suggests_smaller_faces(&[], &[], &config, (1280, 720), true));
+    assert!(!suggests_smaller_faces(
+        &[],
+        &[],
+        &config,
+        (1280, 720),
+        false
+    ));
+    assert!(!suggests_smaller_faces(
+        &[big],
+        &[big],
+        &config,
+        (1280, 720),
+        true
+    ));
     assert!(suggests_smaller_faces(
         &[big],
         &[tiny],
         &config,
-        1280,
+        (1280, 720),
         false
     ));
+}
+
+#[test]
+fn yunet_finds_faces_down_to_its_smallest_at_its_tiles_scale() {
+    let yunet = DetectionConfig {
+        detector: DetectorKind::Yunet,
+        upsample: 0,
+        ..DetectionConfig::default()
+    };
+    // 720p fitted into 640: a 32-pixel face in the input is 64 in the frame.
+    assert!((smallest_detectable(&yunet, 1280, 720) - 64.0).abs() < 1e-9);
+    // Tiles at the short side's scale (640 / 720), then twice that.
+    let tiles = DetectionConfig {
+        upsample: 1,
+        ..yunet
+    };
+    assert!((smallest_detectable(&tiles, 1280, 720) - 36.0).abs() < 1e-9);
+    assert!((smallest_detectable(&fine_detection(&tiles), 1280, 720) - 18.0).abs() < 1e-9);
 }
