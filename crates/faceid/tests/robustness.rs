@@ -555,3 +555,55 @@ fn a_new_segment_starts_new_tracks() {
         "new tracks after the new segment: {first:?} then {after:?}"
     );
 }
+
+/// A bus handler that runs synchronously (in the thread that posts) and reads the element's
+/// properties, as an application showing the element's state does: the element never posts
+/// while holding its own lock, so this never deadlocks. Live, the first frames pass through
+/// while the weights are read, each with an empty `faceid` message: those are the ones that
+/// were posted under the lock that the `live` property takes.
+#[test]
+fn a_synchronous_bus_handler_may_read_every_property_at_any_time() {
+    init();
+    let photo = decode(&samples().join("bbt/_group/bbt2.jpg"));
+    let info = gst_video::VideoInfo::from_caps(photo.caps().unwrap()).unwrap();
+    let (pipeline, src, sink) = obs_filter_pipeline(
+        &info,
+        &format!(
+            "faceidoverlay name=overlay post-messages=true model=\"{}\"",
+            bbt_model().display()
+        ),
+    );
+    let overlay = pipeline.by_name("overlay").unwrap().downgrade();
+    let messages = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = messages.clone();
+    pipeline.bus().unwrap().set_sync_handler(move |_, message| {
+        if let gst::MessageView::Element(e) = message.view()
+            && e.structure().is_some_and(|s| s.name() == "faceid")
+            && let Some(overlay) = overlay.upgrade()
+        {
+            for spec in overlay.list_properties() {
+                if spec.flags().contains(gst::glib::ParamFlags::READABLE) {
+                    let _ = overlay.property_value(spec.name());
+                }
+            }
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        gst::BusSyncReply::Drop
+    });
+    pipeline.set_state(gst::State::Playing).unwrap();
+    for i in 0..40u64 {
+        let mut buffer = photo.buffer().unwrap().copy();
+        buffer
+            .get_mut()
+            .unwrap()
+            .set_pts(gst::ClockTime::from_mseconds(i * 33));
+        src.push_buffer(buffer).unwrap();
+        assert!(
+            sink.try_pull_sample(gst::ClockTime::from_seconds(10))
+                .is_some(),
+            "frame {i} never came out: the streaming thread is stuck"
+        );
+    }
+    assert_eq!(messages.load(std::sync::atomic::Ordering::SeqCst), 40);
+    pipeline.set_state(gst::State::Null).unwrap();
+}

@@ -51,6 +51,13 @@ impl ModelLoad {
     }
 }
 
+/// A message to post once the state's lock is released (never post while holding a lock).
+enum Post {
+    Faces(FrameFaces),
+    Warning(String),
+    Error(gst::ErrorMessage),
+}
+
 struct State {
     analyzer: Analyzer,
     /// The detector's and encoder's files, shared by the process.
@@ -175,8 +182,8 @@ impl FaceIdOverlay {
 
     /// Applies property changes made while playing: a new model file (read on a thread of its
     /// own, used from the frame after it is ready), thresholds, detection.
-    fn apply_settings(&self, state: &mut State, settings: &Settings) {
-        self.take_loaded_model(state, settings);
+    fn apply_settings(&self, state: &mut State, settings: &Settings, out: &mut Vec<Post>) {
+        self.take_loaded_model(state, settings, out);
         let live_source = *state.stream.get_or_insert_with(|| self.upstream_is_live());
         let stream = self.stream(live_source, state.info.as_ref());
         if *settings == state.applied && stream == state.applied_stream {
@@ -249,6 +256,7 @@ impl FaceIdOverlay {
         loading: &mut Loading,
         settings: &Settings,
         pts: Option<gst::ClockTime>,
+        out: &mut Vec<Post>,
     ) -> Result<Option<State>, gst::FlowError> {
         let live = *loading.live.get_or_insert_with(|| {
             let stream = self.stream(self.upstream_is_live(), loading.info.as_ref());
@@ -265,11 +273,11 @@ impl FaceIdOverlay {
                 Ok(result) => result,
                 Err(TryRecvError::Empty) => {
                     if settings.post_messages {
-                        self.post_results(FrameFaces {
+                        out.push(Post::Faces(FrameFaces {
                             frame: loading.frames,
                             timestamp: pts,
                             faces: Vec::new(),
-                        });
+                        }));
                     }
                     loading.frames += 1;
                     return Ok(None);
@@ -294,7 +302,7 @@ impl FaceIdOverlay {
                 Ok(Some(state))
             }
             Err(msg) => {
-                self.post_error_message(msg);
+                out.push(Post::Error(msg));
                 Err(gst::FlowError::Error)
             }
         }
@@ -308,7 +316,7 @@ impl FaceIdOverlay {
 
     /// Switches to a model set while playing once it has been read; a bad one is a warning and
     /// the previous model stays.
-    fn take_loaded_model(&self, state: &mut State, settings: &Settings) {
+    fn take_loaded_model(&self, state: &mut State, settings: &Settings, out: &mut Vec<Post>) {
         let Some(load) = &state.loading else {
             return;
         };
@@ -331,11 +339,7 @@ impl FaceIdOverlay {
                     .analyzer
                     .set_classifier(self.classifier_for(&model, settings));
             }
-            Err(msg) => gst::element_imp_warning!(
-                self,
-                gst::ResourceError::OpenRead,
-                ("{msg}; keeping the previous model")
-            ),
+            Err(msg) => out.push(Post::Warning(format!("{msg}; keeping the previous model"))),
         }
     }
 
@@ -355,6 +359,64 @@ impl FaceIdOverlay {
             .collect()
     }
 
+    /// The frame's analysis under the state's lock: its faces, its number and the stream's
+    /// video info; `None` while a live stream's weights are read. What is to be posted goes to
+    /// `out`, posted by the caller once the lock is released.
+    fn analyze_locked(
+        &self,
+        buffer: &mut gst::BufferRef,
+        settings: &Settings,
+        out: &mut Vec<Post>,
+    ) -> Result<Option<(Vec<FaceResult>, u64, gst_video::VideoInfo)>, gst::FlowError> {
+        let mut state_guard = lock(&self.state);
+        let Some(phase) = state_guard.as_mut() else {
+            out.push(Post::Error(gst::error_msg!(
+                gst::CoreError::Failed,
+                ("Not started")
+            )));
+            return Err(gst::FlowError::Error);
+        };
+        if let Phase::Loading(loading) = phase {
+            let Some(state) = self.take_started(loading, settings, buffer.pts(), out)? else {
+                return Ok(None);
+            };
+            *phase = Phase::Running(Box::new(state));
+        }
+        let Phase::Running(state) = phase else {
+            return Err(gst::FlowError::Error);
+        };
+        let Some(info) = state.info.clone() else {
+            out.push(Post::Error(gst::error_msg!(
+                gst::CoreError::Negotiation,
+                ("No caps before the first buffer")
+            )));
+            return Err(gst::FlowError::NotNegotiated);
+        };
+        #[cfg(feature = "test-hooks")]
+        if state.panic_for_test {
+            drop(state_guard);
+            panic!("faceidoverlay: panic provoked by FACEID_TEST_PANIC");
+        }
+        self.apply_settings(state, settings, out);
+        let results = self.analyze(state, settings, buffer, &info, out)?;
+        let frame_number = state.frames;
+        state.frames += 1;
+        Ok(Some((results, frame_number, info)))
+    }
+
+    /// Posts what [`Self::analyze_locked`] left to post, in order.
+    fn send(&self, out: Vec<Post>) {
+        for post in out {
+            match post {
+                Post::Faces(frame) => self.post_results(frame),
+                Post::Warning(msg) => {
+                    gst::element_imp_warning!(self, gst::ResourceError::OpenRead, ("{msg}"))
+                }
+                Post::Error(msg) => self.post_error_message(msg),
+            }
+        }
+    }
+
     fn post_results(&self, frame: FrameFaces) {
         let _ = self.obj().post_message(
             gst::message::Element::builder(frame.to_structure())
@@ -370,13 +432,13 @@ impl FaceIdOverlay {
         settings: &Settings,
         buffer: &mut gst::BufferRef,
         info: &gst_video::VideoInfo,
+        out: &mut Vec<Post>,
     ) -> Result<Vec<FaceResult>, gst::FlowError> {
         let size = buffer.size();
         let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, info)
             .map_err(|_| {
-                if size < info.size() {
-                    gst::element_imp_error!(
-                        self,
+                out.push(Post::Error(if size < info.size() {
+                    gst::error_msg!(
                         gst::StreamError::Format,
                         (
                             "A buffer of {size} bytes is too small for a {}x{} {} frame ({} bytes): the element before faceidoverlay sent a broken buffer",
@@ -385,14 +447,13 @@ impl FaceIdOverlay {
                             info.format().to_str(),
                             info.size()
                         )
-                    );
+                    )
                 } else {
-                    gst::element_imp_error!(
-                        self,
+                    gst::error_msg!(
                         gst::CoreError::Failed,
                         ("Could not map the video frame writable")
-                    );
-                }
+                    )
+                }));
                 gst::FlowError::Error
             })?;
         let (width, height) = (frame.width() as usize, frame.height() as usize);
@@ -405,11 +466,10 @@ impl FaceIdOverlay {
         let data = frame.plane_data_mut(0).map_err(|_| gst::FlowError::Error)?;
         let results = match FrameRef::new(data, width, height, stride, layout) {
             Ok(view) => state.analyzer.analyze(&view).map_err(|e| {
-                gst::element_imp_error!(
-                    self,
+                out.push(Post::Error(gst::error_msg!(
                     gst::LibraryError::Failed,
                     ("Face analysis failed: {e}")
-                );
+                )));
                 gst::FlowError::Error
             })?,
             Err(e) => {
@@ -608,39 +668,15 @@ impl BaseTransformImpl for FaceIdOverlay {
         buffer: &mut gst::BufferRef,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         let settings = lock(&self.settings).clone();
-        let mut state_guard = lock(&self.state);
-        let Some(phase) = state_guard.as_mut() else {
-            gst::element_imp_error!(self, gst::CoreError::Failed, ("Not started"));
-            return Err(gst::FlowError::Error);
-        };
-        if let Phase::Loading(loading) = phase {
-            let Some(state) = self.take_started(loading, &settings, buffer.pts())? else {
-                return Ok(gst::FlowSuccess::Ok);
-            };
-            *phase = Phase::Running(Box::new(state));
-        }
-        let Phase::Running(state) = phase else {
-            return Err(gst::FlowError::Error);
-        };
-        let Some(info) = state.info.clone() else {
-            gst::element_imp_error!(
-                self,
-                gst::CoreError::Negotiation,
-                ("No caps before the first buffer")
-            );
-            return Err(gst::FlowError::NotNegotiated);
-        };
-        #[cfg(feature = "test-hooks")]
-        if state.panic_for_test {
-            drop(state_guard);
-            panic!("faceidoverlay: panic provoked by FACEID_TEST_PANIC");
-        }
-        self.apply_settings(state, &settings);
         let pts = buffer.pts();
-        let results = self.analyze(state, &settings, buffer, &info)?;
-        let frame_number = state.frames;
-        state.frames += 1;
-        drop(state_guard);
+        // Messages are posted after the state's lock is released: a bus handler that runs
+        // synchronously and reads a property (which takes that lock) must not deadlock.
+        let mut out = Vec::new();
+        let analysed = self.analyze_locked(buffer, &settings, &mut out);
+        self.send(out);
+        let Some((results, frame_number, info)) = analysed? else {
+            return Ok(gst::FlowSuccess::Ok);
+        };
         if CAT.above_threshold(gst::DebugLevel::Log) {
             for r in &results {
                 gst::log!(
