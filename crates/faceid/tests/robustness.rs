@@ -607,3 +607,38 @@ fn a_synchronous_bus_handler_may_read_every_property_at_any_time() {
     assert_eq!(messages.load(std::sync::atomic::Ordering::SeqCst), 40);
     pipeline.set_state(gst::State::Null).unwrap();
 }
+
+/// `margin` and `unknown-distance` changed while playing act on the next frame and keep the
+/// tracks (the people are the same; only the thresholds moved); a new model starts them over.
+#[test]
+fn thresholds_changed_while_playing_keep_the_tracks() {
+    let mut h = overlay_harness(&[]);
+    let sample = decode(&samples().join("bbt/_group/bbt2.jpg"));
+    h.set_src_caps(sample.caps().unwrap().to_owned());
+    let faces = |h: &mut gst_check::Harness| {
+        let out = h.push_and_pull(sample.buffer().unwrap().copy()).unwrap();
+        gstfaceid::meta::FaceInfo::all_in_buffer(&out)
+    };
+    let before = faces(&mut h);
+    let sheldon = before
+        .iter()
+        .find(|f| f.label.as_deref() == Some("sheldon"))
+        .expect("sheldon named");
+    let track = sheldon.track.expect("a track");
+    h.element()
+        .unwrap()
+        .set_property("unknown-distance", 0.0001f64);
+    let after = faces(&mut h);
+    assert!(after.iter().all(|f| f.label.is_none()), "{after:?}");
+    assert!(after.iter().any(|f| f.track == Some(track)), "{after:?}");
+    h.element()
+        .unwrap()
+        .set_property("unknown-distance", 0.0f64);
+    h.element().unwrap().set_property("margin", 0.01f64);
+    let again = faces(&mut h);
+    let sheldon = again
+        .iter()
+        .find(|f| f.track == Some(track))
+        .expect("the same track");
+    assert_eq!(sheldon.label.as_deref(), Some("sheldon"));
+}

@@ -171,12 +171,10 @@ pub struct FaceIdOverlay {
 impl FaceIdOverlay {
     fn classifier_for(&self, model: &Model, settings: &Settings) -> Classifier {
         let mut classifier = Classifier::new(model);
-        if settings.unknown_distance > 0.0 {
-            classifier.set_unknown_distance(settings.unknown_distance as f32);
-        }
-        if settings.margin >= 0.0 {
-            classifier.set_margin(settings.margin as f32);
-        }
+        let (unknown_distance, margin) =
+            settings.classifier_thresholds(model.unknown_distance, model.margin);
+        classifier.set_unknown_distance(unknown_distance);
+        classifier.set_margin(margin);
         classifier
     }
 
@@ -201,21 +199,14 @@ impl FaceIdOverlay {
                 state.models.encoder_id().clone(),
             ));
         }
-        let mut classifier = state.analyzer.classifier().clone();
-        let wanted = if settings.unknown_distance > 0.0 {
-            settings.unknown_distance as f32
-        } else {
-            state.model_unknown_distance
-        };
-        let wanted_margin = if settings.margin >= 0.0 {
-            settings.margin as f32
-        } else {
-            state.model_margin
-        };
-        if classifier.unknown_distance() != wanted || classifier.margin() != wanted_margin {
-            classifier.set_unknown_distance(wanted);
-            classifier.set_margin(wanted_margin);
-            state.analyzer.set_classifier(classifier);
+        let (unknown_distance, margin) =
+            settings.classifier_thresholds(state.model_unknown_distance, state.model_margin);
+        let classifier = state.analyzer.classifier();
+        if classifier.unknown_distance() != unknown_distance || classifier.margin() != margin {
+            // Same people, other thresholds: the tracks stay.
+            state
+                .analyzer
+                .set_decision_thresholds(unknown_distance, margin);
         }
         state.analyzer.set_config(settings.analyzer_config(&stream));
         if state.analyzer.is_live() != was_live {

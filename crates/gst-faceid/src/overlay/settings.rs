@@ -166,6 +166,26 @@ impl Settings {
     }
 
     /// The files of `encoder` (the model's) as the properties place dlib's.
+    /// The unknown distance and the margin a model is used with: the properties where they are
+    /// set, else the model's own.
+    pub fn classifier_thresholds(
+        &self,
+        model_unknown_distance: f32,
+        model_margin: f32,
+    ) -> (f32, f32) {
+        let unknown_distance = if self.unknown_distance > 0.0 {
+            self.unknown_distance as f32
+        } else {
+            model_unknown_distance
+        };
+        let margin = if self.margin >= 0.0 {
+            self.margin as f32
+        } else {
+            model_margin
+        };
+        (unknown_distance, margin)
+    }
+
     pub fn backend_config(&self, encoder: EncoderKind) -> BackendConfig {
         BackendConfig::new(encoder, self.weights_config()).with_detector(self.detector_kind())
     }

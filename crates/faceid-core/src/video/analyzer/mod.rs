@@ -294,6 +294,15 @@ impl Analyzer {
         self.reset();
     }
 
+    /// New decision thresholds for the same people (the `unknown-distance` and `margin`
+    /// properties changed while playing): the tracks and their encodings stay, and are named
+    /// with the new thresholds from the next report on.
+    pub fn set_decision_thresholds(&mut self, unknown_distance: f32, margin: f32) {
+        let classifier = Arc::make_mut(&mut self.classifier);
+        classifier.set_unknown_distance(unknown_distance);
+        classifier.set_margin(margin);
+    }
+
     /// The classifier in use.
     pub fn classifier(&self) -> &Classifier {
         &self.classifier

@@ -209,6 +209,23 @@ fn names(results: &[FaceResult]) -> Vec<Option<String>> {
 }
 
 #[test]
+fn new_thresholds_keep_the_tracks_and_name_with_them_at_once() {
+    let backend = FakeBackend::new(|n| vec![face(20 + n as i32, AMY)]);
+    let mut a = analyzer(&backend, 0);
+    let before = run(&mut a, 0, 90).unwrap();
+    assert_eq!(names(&before), vec![Some("amy".to_string())]);
+    // An unknown distance shorter than any face's: unknown from the next frame, same track.
+    a.set_decision_thresholds(0.0001, a.classifier().margin());
+    let after = run(&mut a, 1, 90).unwrap();
+    assert_eq!(names(&after), vec![None]);
+    assert_eq!(after[0].track, before[0].track);
+    // A new classifier (a new model) starts the tracks over.
+    a.set_classifier(classifier());
+    let renewed = run(&mut a, 2, 90).unwrap();
+    assert_ne!(renewed[0].track, before[0].track);
+}
+
+#[test]
 fn a_face_is_named_on_the_first_frame_and_followed_under_one_track() {
     let backend = FakeBackend::new(|n| vec![face(20 + n as i32, AMY)]);
     let mut a = analyzer(&backend, 0);
