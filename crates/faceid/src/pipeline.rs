@@ -3,6 +3,7 @@
 //! to its end with progress.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use gst::prelude::*;
@@ -45,18 +46,69 @@ pub struct Watch<'a> {
     pub unit: &'a str,
 }
 
+/// What a first Ctrl-C does to a run of [`run_to_eos`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtrlC {
+    /// The process ends at once (the system's default): nothing half done is kept.
+    Ends,
+    /// The stream ends here, as if the input ended (ffmpeg's `q`): what was written so far is
+    /// finished properly. A second Ctrl-C stops the run with an error.
+    FinishesEarly,
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunEnd {
+    /// At the end of the input.
+    Complete,
+    /// Early, by a Ctrl-C ([`CtrlC::FinishesEarly`]).
+    Interrupted,
+}
+
+/// Ctrl-Cs received while a run that finishes early on one is playing.
+static INTERRUPTS: AtomicU32 = AtomicU32::new(0);
+
+extern "C" fn count_interrupt(_signal: libc::c_int) {
+    // Only an atomic add: async-signal-safe.
+    INTERRUPTS.fetch_add(1, Ordering::SeqCst);
+}
+
 /// Plays `pipeline` until EOS, handing every element message to `on_element` and updating
 /// `watch` twice a second. An error message ends the run with its text (and debug details);
-/// the pipeline is left playing for the caller to stop.
+/// the pipeline is left playing for the caller to stop. `ctrl_c` says what a Ctrl-C does.
 pub fn run_to_eos(
     pipeline: &gst::Pipeline,
     mut watch: Option<Watch<'_>>,
     on_element: &mut dyn FnMut(&gst::StructureRef),
-) -> Result<(), String> {
+    ctrl_c: CtrlC,
+) -> Result<RunEnd, String> {
     let bus = pipeline.bus().ok_or("no bus")?;
+    INTERRUPTS.store(0, Ordering::SeqCst);
+    let previous = (ctrl_c == CtrlC::FinishesEarly).then(|| {
+        let handler: extern "C" fn(libc::c_int) = count_interrupt;
+        // SAFETY: the handler only adds to an atomic; the previous disposition is put back
+        // below, before this function returns.
+        unsafe { libc::signal(libc::SIGINT, handler as libc::sighandler_t) }
+    });
+    let result = play(pipeline, &bus, &mut watch, on_element, &INTERRUPTS);
+    if let Some(previous) = previous {
+        // SAFETY: restores what `signal` returned above.
+        unsafe { libc::signal(libc::SIGINT, previous) };
+    }
+    result
+}
+
+fn play(
+    pipeline: &gst::Pipeline,
+    bus: &gst::Bus,
+    watch: &mut Option<Watch<'_>>,
+    on_element: &mut dyn FnMut(&gst::StructureRef),
+    interrupts: &AtomicU32,
+) -> Result<RunEnd, String> {
     pipeline.set_state(gst::State::Playing).map_err(|_| {
-        bus_error(&bus, gst::ClockTime::from_seconds(1)).unwrap_or_else(|| "could not start".into())
+        bus_error(bus, gst::ClockTime::from_seconds(1)).unwrap_or_else(|| "could not start".into())
     })?;
+    let mut end = RunEnd::Complete;
     loop {
         let msg = bus.timed_pop_filtered(
             gst::ClockTime::from_mseconds(500),
@@ -66,6 +118,19 @@ pub fn run_to_eos(
                 gst::MessageType::Element,
             ],
         );
+        match interrupts.load(Ordering::SeqCst) {
+            0 => {}
+            1 if end == RunEnd::Complete => {
+                end = RunEnd::Interrupted;
+                eprintln!(
+                    "\nCtrl-C: finishing here, as if the video ended (Ctrl-C again to stop \
+                     without writing anything)"
+                );
+                pipeline.send_event(gst::event::Eos::new());
+            }
+            1 => {}
+            _ => return Err("stopped by a second Ctrl-C".into()),
+        }
         match msg.as_ref().map(|m| m.view()) {
             Some(gst::MessageView::Eos(_)) => break,
             Some(gst::MessageView::Error(e)) => {
@@ -90,7 +155,7 @@ pub fn run_to_eos(
         w.progress.update(done, done, w.unit, Duration::ZERO);
         w.progress.finish();
     }
-    Ok(())
+    Ok(end)
 }
 
 /// An appsink for BGRx frames, taking them as fast as they come (no clock).

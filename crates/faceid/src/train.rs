@@ -11,7 +11,7 @@ use faceid_core::model::{Model, left_out_report, write_atomically};
 
 use crate::WeightsArgs;
 use crate::discover::is_unnamed;
-use crate::pipeline::{bus_error, decode_image, run_to_eos};
+use crate::pipeline::{CtrlC, bus_error, decode_image, run_to_eos};
 use crate::progress::Progress;
 
 #[derive(clap::Args)]
@@ -201,11 +201,17 @@ fn train_person(
     }
     let _ = src.end_of_stream();
     let mut outcomes = Vec::new();
-    let result = run_to_eos(&pipeline, None, &mut |s| {
-        if s.name() == "faceidtrain-frame" {
-            outcomes.push(s.get::<String>("outcome").unwrap_or_default());
-        }
-    });
+    let result = run_to_eos(
+        &pipeline,
+        None,
+        &mut |s| {
+            if s.name() == "faceidtrain-frame" {
+                outcomes.push(s.get::<String>("outcome").unwrap_or_default());
+            }
+        },
+        CtrlC::Ends,
+    )
+    .map(|_| ());
     let run = PersonRun {
         outcomes,
         error: result.err(),

@@ -854,3 +854,73 @@ fn strangers_given_at_training_stay_unknown_and_only_their_encodings_are_kept() 
     let again = faceid_core::model::Model::load(&model).unwrap();
     assert_eq!(again.strangers.len(), m.strangers.len());
 }
+
+/// Ctrl-C during `faceid annotate` (tried as a new user would): the first ends the video
+/// where it is, as if the input ended, and the output is a playable, shorter file under its
+/// own name (ffmpeg's `q`); nothing is left under the temporary name.
+#[test]
+fn ctrl_c_during_annotate_finishes_a_shorter_playable_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("named.mp4");
+    let child = faceid_command()
+        .arg("annotate")
+        .arg(samples().join("clips/bbt_mv_720p.mp4"))
+        .arg("-m")
+        .arg(bbt_model())
+        .arg("-o")
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let partial = dir.path().join(".named.mp4.partial");
+    let started = std::time::Instant::now();
+    while std::fs::metadata(&partial).map_or(0, |m| m.len()) == 0 {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "no output is being written"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // SAFETY: sends SIGINT to the child we spawned, which is still running (it was writing).
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
+        0
+    );
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(stderr.contains("Ctrl-C: finishing here"), "{stderr}");
+    assert!(stdout.contains("stopped by Ctrl-C after"), "{stdout}");
+    assert!(!partial.exists(), "the temporary file is left behind");
+    let frames = count_frames(&out);
+    assert!(frames > 0 && frames < 600, "{frames} frames in the output");
+}
+
+/// The frames a video file decodes to, to its end.
+fn count_frames(path: &Path) -> usize {
+    init();
+    let pipeline = gst::parse::launch(&format!(
+        "filesrc location=\"{}\" ! decodebin ! appsink name=sink sync=false",
+        path.display()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let sink = pipeline
+        .by_name("sink")
+        .and_then(|s| s.downcast::<gst_app::AppSink>().ok())
+        .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut frames = 0;
+    while sink
+        .try_pull_sample(gst::ClockTime::from_seconds(30))
+        .is_some()
+    {
+        frames += 1;
+    }
+    assert!(sink.is_eos(), "{} decodes to its end", path.display());
+    pipeline.set_state(gst::State::Null).unwrap();
+    frames
+}

@@ -17,7 +17,7 @@ use faceid_core::report::subtitles;
 use gst::prelude::*;
 
 use crate::WeightsArgs;
-use crate::pipeline::{Watch, make, overlay, run_to_eos};
+use crate::pipeline::{CtrlC, RunEnd, Watch, make, overlay, run_to_eos};
 use crate::progress::Progress;
 use consumers::{Cues, DetectionsFile, FrameConsumer, lock};
 use frame_times::FrameTimes;
@@ -196,18 +196,32 @@ pub fn run(args: &AnnotateArgs) -> Result<(), String> {
         total: graph::count_frames_hint(&args.input),
         unit: "frames",
     };
-    let result = run_to_eos(&annotation.pipeline, Some(watch), &mut |_| {});
+    let result = run_to_eos(
+        &annotation.pipeline,
+        Some(watch),
+        &mut |_| {},
+        CtrlC::FinishesEarly,
+    );
     let seconds = started.elapsed().as_secs_f64();
     let _ = annotation.pipeline.set_state(gst::State::Null);
     if let Some(d) = &annotation.detections {
         lock(d).flush();
     }
     let frames = frames.load(Ordering::Relaxed);
-    if let Err(e) = result {
-        if let Some(out) = &output {
-            let _ = std::fs::remove_file(&out.partial);
+    let end = match result {
+        Ok(end) => end,
+        Err(e) => {
+            if let Some(out) = &output {
+                let _ = std::fs::remove_file(&out.partial);
+            }
+            return Err(match output.as_ref() {
+                Some(out) => format!("{e}; {} was not written", out.path.display()),
+                None => e,
+            });
         }
-        return Err(e);
+    };
+    if end == RunEnd::Interrupted {
+        println!("stopped by Ctrl-C after {frames} frames: what follows covers those frames");
     }
     let cues = lock(&annotation.cues).finish();
     if let Some(path) = &args.subtitles {

@@ -235,7 +235,7 @@ pub fn param_specs() -> Vec<glib::ParamSpec> {
             .build(),
         glib::ParamSpecDouble::builder("margin")
             .nick("Margin between people")
-            .blurb("A face is named only when its best match is at least this much nearer than the second best (distance after the model's whitening, dlib's scale); otherwise two people are about as likely and it is drawn as unknown. A tracked face is named from the mean of its last n encodings, which is less noisy than one: it needs this divided by the fourth root of n (0.6 of it for 8). A face (not a smeared one) farther from its best match than 95% of that person's own photos lie from the rest of theirs (a stranger who looks like the group rather than like one member) needs this times its distance / 0.3 (a tenth of the distance by default) over every other person, those named elsewhere in the frame included, whatever n. Higher: fewer wrong names among look-alikes, more unknown faces; 0: always the nearest. -1: use the value stored in the model (0.03)")
+            .blurb("How much nearer a face must be to its best match than to the second best to be named (model distance; stricter for faces far from every photo, looser for tracked faces averaged over several looks). Higher: fewer wrong names among look-alikes, more unknown faces; 0: always the nearest. -1: the model's own (0.03 for dlib, 0.02 for SFace); ARCHITECTURE.md says how it is applied")
             .minimum(-1.0)
             .maximum(1.0)
             .default_value(DEFAULT_MARGIN)
