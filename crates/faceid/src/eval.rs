@@ -15,8 +15,8 @@ use gstfaceid::meta::FaceInfo;
 
 use crate::WeightsArgs;
 use crate::annotate::{self, AnnotateArgs};
+use crate::people_folders::list_people;
 use crate::pipeline::{bus_error, decode_image};
-use crate::train::list_people;
 
 #[derive(clap::Args)]
 pub struct EvalArgs {

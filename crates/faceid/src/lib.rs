@@ -5,6 +5,7 @@
 pub mod annotate;
 pub mod discover;
 pub mod eval;
+pub mod people_folders;
 pub mod pipeline;
 pub mod progress;
 pub mod train;

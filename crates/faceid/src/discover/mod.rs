@@ -6,8 +6,6 @@
 
 mod output;
 
-pub use output::{UNNAMED_PREFIX, is_unnamed};
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

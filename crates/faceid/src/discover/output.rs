@@ -13,10 +13,8 @@ use gst::prelude::*;
 use gstfaceid::draw::DrawStyle;
 use gstfaceid::draw::contact_sheet::{self, Picture, Row};
 
+use crate::people_folders::{UNNAMED_PREFIX, is_unnamed};
 use crate::pipeline::{bus_error, make};
-
-/// The prefix of folders of people nobody has named yet (`faceid train` skips them).
-pub const UNNAMED_PREFIX: &str = "person-";
 
 /// Crops shown per row of the contact sheet.
 const SHEET_PER_ROW: usize = 6;
@@ -35,12 +33,6 @@ pub struct OutputDir {
 pub struct Folder {
     pub name: String,
     pub crops_written: usize,
-}
-
-/// Whether `name` is a folder name `faceid discover` gives to someone not named yet.
-pub fn is_unnamed(name: &str) -> bool {
-    name.strip_prefix(UNNAMED_PREFIX)
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 impl OutputDir {
