@@ -7,7 +7,10 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
 
 use faceid_core::weight_files;
 
@@ -147,6 +150,68 @@ pub fn environment(config: &OnnxConfig) -> Result<ort::environment::Environment,
                 .map_err(|e| OnnxError::Runtime(library.clone(), e.to_string()))
         })
         .clone()
+}
+
+/// One network's sessions, one ONNX thread each, shared by the threads of the process: a
+/// session is borrowed for a run (`Session::run` needs it to itself) and given back; a thread
+/// that finds none free makes another.
+pub struct SessionPool {
+    environment: ort::environment::Environment,
+    weights: Vec<u8>,
+    sessions: Mutex<Vec<Session>>,
+}
+
+impl SessionPool {
+    /// The pool of `weights`, with one session made now: a file ONNX Runtime refuses is an
+    /// error here, not on a frame.
+    pub fn new(
+        environment: ort::environment::Environment,
+        weights: Vec<u8>,
+    ) -> Result<SessionPool, String> {
+        let pool = SessionPool {
+            environment,
+            weights,
+            sessions: Mutex::new(Vec::new()),
+        };
+        let session = pool.new_session()?;
+        pool.give_back(session);
+        Ok(pool)
+    }
+
+    fn new_session(&self) -> Result<Session, String> {
+        Session::builder(&self.environment)
+            .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::Level3)?))
+            .and_then(|b| Ok(b.with_intra_threads(1)?))
+            .and_then(|b| Ok(b.with_inter_threads(1)?))
+            .and_then(|mut b| b.commit_from_memory(&self.weights))
+            .map_err(|e| e.to_string())
+    }
+
+    fn give_back(&self, session: Session) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(session);
+    }
+
+    /// `run` on a session borrowed for it.
+    pub fn with_session<R>(
+        &self,
+        run: impl FnOnce(&mut Session) -> Result<R, String>,
+    ) -> Result<R, String> {
+        let taken = self
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        let mut session = match taken {
+            Some(session) => session,
+            None => self.new_session()?,
+        };
+        let result = run(&mut session);
+        self.give_back(session);
+        result
+    }
 }
 
 #[cfg(test)]

@@ -13,12 +13,10 @@ use faceid_core::encoding::{EncoderId, EncoderKind, Encoding};
 use faceid_core::frame::FrameRef;
 use faceid_core::geometry::FivePoints;
 use faceid_core::video::backend::{BackendError, LandmarkEncoder};
-use ort::session::Session;
-use ort::session::builder::GraphOptimizationLevel;
 use ort::value::Tensor;
 
 use crate::align::{ALIGNED_SIZE, alignment_for, warp_to_planes};
-use crate::runtime::{OnnxConfig, OnnxError, environment, sha256_file};
+use crate::runtime::{OnnxConfig, OnnxError, SessionPool, environment, sha256_file};
 
 /// The weights' file name.
 pub const SFACE_FILE: &str = "face_recognition_sface_2021dec.onnx";
@@ -27,9 +25,7 @@ pub const SFACE_SHA256: &str = "0ba9fbfa01b5270c96627c4ef784da859931e02f04419c82
 
 /// SFace's weights, loaded once per process while anyone holds them.
 pub struct Sface {
-    environment: ort::environment::Environment,
-    weights: Vec<u8>,
-    sessions: Mutex<Vec<Session>>,
+    sessions: SessionPool,
     id: EncoderId,
 }
 
@@ -53,16 +49,10 @@ impl Sface {
         let weights =
             std::fs::read(&path).map_err(|e| OnnxError::Runtime(path.clone(), e.to_string()))?;
         let sface = Sface {
-            environment,
-            weights,
-            sessions: Mutex::new(Vec::new()),
+            sessions: SessionPool::new(environment, weights)
+                .map_err(|why| OnnxError::Runtime(path.clone(), why))?,
             id: EncoderKind::Sface.id(sha256),
         };
-        // One session now: a file ONNX Runtime refuses is an error here, not on a frame.
-        let session = sface
-            .new_session()
-            .map_err(|why| OnnxError::Runtime(path.clone(), why))?;
-        sface.give_back(session);
         let sface = Arc::new(sface);
         *loaded = Arc::downgrade(&sface);
         Ok(sface)
@@ -71,22 +61,6 @@ impl Sface {
     /// The encoder's identity, as model files record it.
     pub fn id(&self) -> &EncoderId {
         &self.id
-    }
-
-    fn new_session(&self) -> Result<Session, String> {
-        Session::builder(&self.environment)
-            .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::Level3)?))
-            .and_then(|b| Ok(b.with_intra_threads(1)?))
-            .and_then(|b| Ok(b.with_inter_threads(1)?))
-            .and_then(|mut b| b.commit_from_memory(&self.weights))
-            .map_err(|e| e.to_string())
-    }
-
-    fn give_back(&self, session: Session) {
-        self.sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(session);
     }
 
     /// The encoding of one face of `frame`, given its dlib landmarks.
@@ -103,28 +77,17 @@ impl Sface {
 
     /// The network's raw output for one aligned face (planar RGB, 0-255).
     pub fn run(&self, planes: Vec<f32>) -> Result<Vec<f32>, BackendError> {
-        let taken = self
-            .sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop();
-        let mut session = match taken {
-            Some(session) => session,
-            None => self.new_session().map_err(BackendError)?,
-        };
         let shape = [1usize, 3, ALIGNED_SIZE, ALIGNED_SIZE];
-        let result = Tensor::from_array((shape, planes))
-            .map_err(|e| e.to_string())
-            .and_then(|tensor| {
-                let outputs = session
-                    .run(ort::inputs![tensor])
-                    .map_err(|e| e.to_string())?;
-                let (_, values) = outputs[0]
-                    .try_extract_tensor::<f32>()
-                    .map_err(|e| e.to_string())?;
-                Ok(values.to_vec())
-            });
-        self.give_back(session);
+        let result = self.sessions.with_session(|session| {
+            let tensor = Tensor::from_array((shape, planes)).map_err(|e| e.to_string())?;
+            let outputs = session
+                .run(ort::inputs![tensor])
+                .map_err(|e| e.to_string())?;
+            let (_, values) = outputs[0]
+                .try_extract_tensor::<f32>()
+                .map_err(|e| e.to_string())?;
+            Ok(values.to_vec())
+        });
         result.map_err(|why| BackendError(format!("SFace failed: {why}")))
     }
 }

@@ -23,10 +23,9 @@ use faceid_core::frame::FrameRef;
 use faceid_core::geometry::FaceBox;
 use faceid_core::video::backend::{BackendError, FaceFinder};
 use ort::session::Session;
-use ort::session::builder::GraphOptimizationLevel;
 use ort::value::Tensor;
 
-use crate::runtime::{OnnxConfig, OnnxError, environment};
+use crate::runtime::{OnnxConfig, OnnxError, SessionPool, environment};
 
 /// The weights, compiled in: YuNet 2023mar, byte-identical to OpenCV zoo's file and to
 /// libfacedetection.train's `yunet_s_640_640.onnx`.
@@ -38,8 +37,13 @@ pub const YUNET_SHA256: &str = "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f428
 
 /// The network's input side, in pixels (its input is fixed at 640x640).
 pub const INPUT_SIZE: usize = YUNET_INPUT_SIZE;
-/// The grids the network predicts on: one cell every this many input pixels.
-pub const STRIDES: [usize; 3] = [8, 16, 32];
+/// The grids the network predicts on (one cell every this many input pixels), with the names
+/// of their class, objectness, box and landmark outputs.
+pub const STRIDES: [(usize, [&str; 4]); 3] = [
+    (8, ["cls_8", "obj_8", "bbox_8", "kps_8"]),
+    (16, ["cls_16", "obj_16", "bbox_16", "kps_16"]),
+    (32, ["cls_32", "obj_32", "bbox_32", "kps_32"]),
+];
 
 /// YuNet score (0 to 1) that counts as a detection at HOG's usual cut (HOG score 0). Faces
 /// HOG finds in the dev photos score 0.90-0.94 with YuNet (median 0.93); OpenCV's default cut
@@ -182,8 +186,7 @@ pub fn yunet_score(hog_score: f64) -> f32 {
 /// YuNet loaded once per process while anyone holds it; each detection borrows a session of a
 /// pool (`Session::run` needs one to itself), so threads detect at once.
 pub struct Yunet {
-    environment: ort::environment::Environment,
-    sessions: Mutex<Vec<Session>>,
+    sessions: SessionPool,
 }
 
 static LOADED: LazyLock<Mutex<Weak<Yunet>>> = LazyLock::new(|| Mutex::new(Weak::new()));
@@ -197,32 +200,12 @@ impl Yunet {
         }
         let environment = environment(config)?;
         let yunet = Yunet {
-            environment,
-            sessions: Mutex::new(Vec::new()),
+            sessions: SessionPool::new(environment, YUNET_ONNX.to_vec())
+                .map_err(|why| OnnxError::Runtime(config.path_of(YUNET_FILE), why))?,
         };
-        let session = yunet
-            .new_session()
-            .map_err(|why| OnnxError::Runtime(config.path_of(YUNET_FILE), why))?;
-        yunet.give_back(session);
         let yunet = Arc::new(yunet);
         *loaded = Arc::downgrade(&yunet);
         Ok(yunet)
-    }
-
-    fn new_session(&self) -> Result<Session, String> {
-        Session::builder(&self.environment)
-            .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::Level3)?))
-            .and_then(|b| Ok(b.with_intra_threads(1)?))
-            .and_then(|b| Ok(b.with_inter_threads(1)?))
-            .and_then(|mut b| b.commit_from_memory(YUNET_ONNX))
-            .map_err(|e| e.to_string())
-    }
-
-    fn give_back(&self, session: Session) {
-        self.sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(session);
     }
 
     /// Faces in `image` scoring at least `min_score` (0 to 1), best first, in `image`'s
@@ -265,17 +248,9 @@ impl Yunet {
     /// The network on one 640x640 input (planar BGR, 0-255): decoded, suppressed faces in
     /// input pixels.
     pub fn run(&self, planes: Vec<f32>, min_score: f32) -> Result<Vec<YunetFace>, BackendError> {
-        let taken = self
+        let result = self
             .sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop();
-        let mut session = match taken {
-            Some(session) => session,
-            None => self.new_session().map_err(BackendError)?,
-        };
-        let result = run_session(&mut session, planes, min_score);
-        self.give_back(session);
+            .with_session(|session| run_session(session, planes, min_score));
         result.map_err(|why| BackendError(format!("YuNet failed: {why}")))
     }
 }
@@ -468,13 +443,13 @@ fn run_session(
         Ok(data)
     };
     let mut faces = Vec::new();
-    for stride in STRIDES {
+    for (stride, [cls, obj, bbox, kps]) in STRIDES {
         let out = StrideOutputs {
             stride,
-            cls: get(&format!("cls_{stride}"))?,
-            obj: get(&format!("obj_{stride}"))?,
-            bbox: get(&format!("bbox_{stride}"))?,
-            kps: get(&format!("kps_{stride}"))?,
+            cls: get(cls)?,
+            obj: get(obj)?,
+            bbox: get(bbox)?,
+            kps: get(kps)?,
         };
         faces.extend(decode(&out, INPUT_SIZE, min_score));
     }
