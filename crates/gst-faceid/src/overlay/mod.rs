@@ -1,5 +1,6 @@
 //! `faceidoverlay`: an in-place video filter that names the faces of every frame.
 
+use faceid_core::detection::DetectorKind;
 use gst::glib;
 use gst::prelude::*;
 
@@ -33,6 +34,16 @@ pub enum Detector {
         nick = "yunet"
     )]
     Yunet = 2,
+}
+
+impl From<Detector> for DetectorKind {
+    fn from(detector: Detector) -> DetectorKind {
+        match detector {
+            Detector::Hog => DetectorKind::Hog,
+            Detector::Cnn => DetectorKind::Cnn,
+            Detector::Yunet => DetectorKind::Yunet,
+        }
+    }
 }
 
 /// Registers the element with the plugin.

@@ -191,11 +191,7 @@ impl Settings {
     }
 
     pub fn detector_kind(&self) -> DetectorKind {
-        match self.detector {
-            Detector::Hog => DetectorKind::Hog,
-            Detector::Cnn => DetectorKind::Cnn,
-            Detector::Yunet => DetectorKind::Yunet,
-        }
+        self.detector.into()
     }
 }
 

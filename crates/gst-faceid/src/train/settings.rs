@@ -143,9 +143,9 @@ pub fn param_specs() -> Vec<glib::ParamSpec> {
 impl Settings {
     /// The detector for the photos (dlib's CNN is not offered for photos: HOG).
     pub fn detector_kind(&self) -> DetectorKind {
-        match self.detector {
-            Detector::Yunet => DetectorKind::Yunet,
-            Detector::Hog | Detector::Cnn => DetectorKind::Hog,
+        match self.detector.into() {
+            DetectorKind::Cnn => DetectorKind::Hog,
+            kind => kind,
         }
     }
 
