@@ -591,18 +591,9 @@ fn a_synchronous_bus_handler_may_read_every_property_at_any_time() {
         gst::BusSyncReply::Drop
     });
     pipeline.set_state(gst::State::Playing).unwrap();
+    // A stuck streaming thread: the frame never comes back (push_and_pull's assertion).
     for i in 0..40u64 {
-        let mut buffer = photo.buffer().unwrap().copy();
-        buffer
-            .get_mut()
-            .unwrap()
-            .set_pts(gst::ClockTime::from_mseconds(i * 33));
-        src.push_buffer(buffer).unwrap();
-        assert!(
-            sink.try_pull_sample(gst::ClockTime::from_seconds(10))
-                .is_some(),
-            "frame {i} never came out: the streaming thread is stuck"
-        );
+        push_and_pull(&src, &sink, &photo, i);
     }
     assert_eq!(messages.load(std::sync::atomic::Ordering::SeqCst), 40);
     pipeline.set_state(gst::State::Null).unwrap();

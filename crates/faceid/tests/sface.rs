@@ -6,9 +6,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{bgrx_view, decode, init, samples};
+use common::{bgrx_view, decode, init, json_floats, samples, test_data_json};
 use faceid_core::detection::DetectionConfig;
 use faceid_core::encoding::{EncoderKind, Encoding};
 use faceid_core::geometry::FivePoints;
@@ -25,36 +23,25 @@ struct Reference {
 }
 
 fn references() -> Vec<Reference> {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sface_reference.json"),
-    )
-    .unwrap();
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    json.as_array()
+    test_data_json("sface_reference.json")
+        .as_array()
         .unwrap()
         .iter()
         .map(|r| {
-            let numbers = |v: &serde_json::Value| -> Vec<f32> {
-                v.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x.as_f64().unwrap() as f32)
-                    .collect()
-            };
-            let b = numbers(&r["box"]);
+            let b = json_floats(&r["box"]);
             let mut landmarks = [(0f32, 0f32); 5];
             for (p, v) in landmarks
                 .iter_mut()
                 .zip(r["landmarks5"].as_array().unwrap())
             {
-                let xy = numbers(v);
+                let xy = json_floats(v);
                 *p = (xy[0], xy[1]);
             }
             Reference {
                 photo: r["photo"].as_str().unwrap().to_string(),
                 bbox: [b[0] as i32, b[1] as i32, b[2] as i32, b[3] as i32],
                 landmarks,
-                encoding: numbers(&r["encoding"]),
+                encoding: json_floats(&r["encoding"]),
             }
         })
         .collect()

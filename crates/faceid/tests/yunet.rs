@@ -5,9 +5,8 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{bgrx_view, decode, init};
+use common::{bgrx_view, decode, init, json_floats, test_data_json};
+use faceid_core::geometry::FaceBox;
 use faceid_onnx::yunet::YunetFace;
 use faceid_onnx::{OnnxConfig, Yunet};
 
@@ -17,36 +16,24 @@ struct Reference {
     faces: Vec<YunetFace>,
 }
 
-fn numbers(v: &serde_json::Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect()
-}
-
 fn references() -> Vec<Reference> {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/yunet_reference.json"),
-    )
-    .unwrap();
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    json.as_array()
+    test_data_json("yunet_reference.json")
+        .as_array()
         .unwrap()
         .iter()
         .map(|r| {
-            let c = numbers(&r["crop"]);
+            let c = json_floats(&r["crop"]);
             let faces = r["faces"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .map(|f| {
-                    let rect = numbers(&f["rect"]);
+                    let rect = json_floats(&f["rect"]);
                     let points: Vec<Vec<f32>> = f["landmarks"]
                         .as_array()
                         .unwrap()
                         .iter()
-                        .map(numbers)
+                        .map(json_floats)
                         .collect();
                     YunetFace {
                         rect: [rect[0], rect[1], rect[2], rect[3]],
@@ -62,6 +49,17 @@ fn references() -> Vec<Reference> {
             }
         })
         .collect()
+}
+
+/// The box of a detection or ground-truth face (`[x, y, w, h]`).
+fn face_box(v: &serde_json::Value) -> FaceBox {
+    let [x, y, width, height] = common::json_box(v);
+    FaceBox {
+        x,
+        y,
+        width,
+        height,
+    }
 }
 
 fn distance(a: [f32; 2], b: [f32; 2]) -> f32 {
@@ -106,13 +104,6 @@ fn yunet_finds_the_faces_the_independent_implementation_finds() {
     }
 }
 
-fn iou(a: [i32; 4], b: [i32; 4]) -> f64 {
-    let ix = ((a[0] + a[2]).min(b[0] + b[2]) - a[0].max(b[0])).max(0) as f64;
-    let iy = ((a[1] + a[3]).min(b[1] + b[3]) - a[1].max(b[1])).max(0) as f64;
-    let inter = ix * iy;
-    inter / ((a[2] * a[3] + b[2] * b[3]) as f64 - inter)
-}
-
 /// `faceid annotate` of the bts15 clip with `detector=yunet`: every member's face found and
 /// named right, none given another member's name. (Named faces the ground truth does not mark,
 /// a second member cut by the edge of a pasted photo, are not counted: YuNet finds those, HOG
@@ -138,14 +129,19 @@ fn yunet_in_the_overlay_finds_and_names_the_members() {
     for line in std::fs::read_to_string(&detections).unwrap().lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         let frame = v["frame"].as_u64().unwrap() as usize;
-        for (label, _, truth_box) in &truth[frame] {
+        for (label, _, [x, y, width, height]) in &truth[frame] {
+            let truth_box = FaceBox {
+                x: *x,
+                y: *y,
+                width: *width,
+                height: *height,
+            };
             faces += 1;
             let best = v["faces"].as_array().unwrap().iter().max_by(|a, b| {
-                let (a, b) = (common::json_box(&a["box"]), common::json_box(&b["box"]));
-                iou(a, *truth_box).total_cmp(&iou(b, *truth_box))
+                let overlap = |d: &serde_json::Value| face_box(&d["box"]).iou(&truth_box);
+                overlap(a).total_cmp(&overlap(b))
             });
-            let Some(best) = best.filter(|d| iou(common::json_box(&d["box"]), *truth_box) >= 0.3)
-            else {
+            let Some(best) = best.filter(|d| face_box(&d["box"]).iou(&truth_box) >= 0.3) else {
                 continue;
             };
             found += 1;

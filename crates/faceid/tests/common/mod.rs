@@ -100,6 +100,23 @@ pub fn clip_ground_truth(frame: usize) -> Vec<(String, u64, [i32; 4])> {
     ground_truth(&samples().join("clips/bbt_mv_720p.gt.jsonl"), frame)
 }
 
+/// A JSON file of `tests/data/`, parsed (the reference data of independent implementations).
+pub fn test_data_json(name: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A JSON array of numbers, as `f32`.
+pub fn json_floats(v: &serde_json::Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
+
 /// A `[x, y, w, h]` JSON array (the `box` of ground truth, detections and `index.jsonl`).
 pub fn json_box(v: &serde_json::Value) -> [i32; 4] {
     let b: Vec<i32> = v
