@@ -256,6 +256,7 @@ fn wrong_people_and_duplicates_are_left_out_and_reported() {
             let summary = result.message("faceidtrain").unwrap();
             assert_eq!(summary.get::<u64>("left-out-disagreeing").unwrap(), 2);
             assert_eq!(summary.get::<u64>("left-out-duplicates").unwrap(), 1);
+            assert_eq!(summary.get::<u64>("left-out-group-photos").unwrap(), 0);
             let rows: Vec<serde_json::Value> =
                 serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
             let sources: Vec<&str> = rows.iter().map(|r| r["source"].as_str().unwrap()).collect();

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    DEFAULT_MARGIN, FORMAT_NAME, FORMAT_VERSION, LeftOut, MAX_MODEL_FILE_BYTES, Model, ModelError,
-    Sample, corrupt,
+    DEFAULT_MARGIN, FORMAT_NAME, FORMAT_VERSION, LeftOut, LeftOutKind, MAX_MODEL_FILE_BYTES, Model,
+    ModelError, Sample, corrupt,
 };
 use crate::encoding::{ENCODING_DIM, EncoderId, EncoderKind, Encoding};
 use crate::metric::shrinkage_for;
@@ -140,7 +140,11 @@ impl Model {
                 motion_blurred,
             };
             match s.left_out {
-                Some(reason) => left_out.push(LeftOut { sample, reason }),
+                Some(reason) => left_out.push(LeftOut {
+                    sample,
+                    kind: LeftOutKind::of_words(&reason),
+                    reason,
+                }),
                 None => samples.push(sample),
             }
         }

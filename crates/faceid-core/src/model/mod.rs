@@ -44,7 +44,7 @@ pub const FORMAT_NAME: &str = "gst-faceid-model";
 pub const FORMAT_VERSION: u32 = 4;
 /// Default of [`Model::margin`]: the second-nearest person must be at least this much farther
 /// (whitened distance, dlib's scale) than the nearest for a name. Measured on the 8 BTS dev clips
-/// (GT faces, see ARCHITECTURE.md): 0 names 93% (15 photos a member) and 81% (5 a member) of
+/// (GT faces, see docs/design-choices.md): 0 names 93% (15 photos a member) and 81% (5 a member) of
 /// faces with 6% and 18% wrong; 0.03 names 76% and 74% with 0% and 4% wrong.
 pub const DEFAULT_MARGIN: f32 = 0.03;
 /// Softmax temperature of the per-person confidences over squared whitened distances: a face
@@ -124,22 +124,44 @@ impl Default for TrainOptions {
 pub struct LeftOut {
     /// The photo.
     pub sample: Sample,
-    /// Why, for people: "disagrees with ...", "duplicate of ...".
+    /// Which kind of reason.
+    pub kind: LeftOutKind,
+    /// Why, for people: "disagrees with ...", "duplicate of ...", "a photo of 3 faces ...".
     pub reason: String,
 }
 
-/// Whether a left-out reason is a duplicate (else the photo disagreed with the person's others).
-pub fn is_duplicate_reason(reason: &str) -> bool {
-    reason.starts_with("duplicate")
+/// Why the cleaning left a photo out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeftOutKind {
+    /// It disagrees with the person's other photos (someone else, a bad crop).
+    Disagrees,
+    /// It is a near copy of another photo.
+    Duplicate,
+    /// A group photo none of whose faces could be told to be its person
+    /// ([`crate::training::group_photo`]): its stored encoding is only the best guess, never
+    /// trained on, and a later training decides again.
+    GroupPhoto,
 }
 
-/// Whether a left-out photo is a group photo none of whose faces could be told to be its
-/// person ([`crate::training::group_photo`]): its stored encoding is only the best guess, never trained on.
-pub fn is_group_photo_reason(reason: &str) -> bool {
-    reason.starts_with(GROUP_PHOTO_REASON_PREFIX)
+impl LeftOutKind {
+    /// The kind of a reason read from a model file, which stores only the words: those
+    /// [`describe`] and [`crate::training::group_photo::Unresolved::describe`] write.
+    pub(crate) fn of_words(reason: &str) -> LeftOutKind {
+        if reason.starts_with(DUPLICATE_WORDS) {
+            LeftOutKind::Duplicate
+        } else if reason.starts_with(GROUP_PHOTO_WORDS) {
+            LeftOutKind::GroupPhoto
+        } else {
+            LeftOutKind::Disagrees
+        }
+    }
 }
 
-const GROUP_PHOTO_REASON_PREFIX: &str = "a photo of ";
+/// How a duplicate's reason begins.
+const DUPLICATE_WORDS: &str = "duplicate of ";
+/// How a group photo's reason begins.
+pub(crate) const GROUP_PHOTO_WORDS: &str = "a photo of ";
+
 /// A trained face model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
@@ -241,7 +263,7 @@ fn describe(reason: &Reason, samples: &[Sample], labels: &[String]) -> String {
             ),
         },
         Reason::Duplicate { of, distance } => format!(
-            "duplicate of {} (distance {distance:.2})",
+            "{DUPLICATE_WORDS}{} (distance {distance:.2})",
             samples
                 .get(*of)
                 .map(|s| format!("{} of {}", s.source, labels.get(s.label).map_or("?", |l| l)))
@@ -351,6 +373,10 @@ impl Model {
                 None => kept.push(sample.clone()),
                 Some(reason) => left_out.push(LeftOut {
                     sample: sample.clone(),
+                    kind: match reason {
+                        Reason::Duplicate { .. } => LeftOutKind::Duplicate,
+                        Reason::Outlier { .. } => LeftOutKind::Disagrees,
+                    },
                     reason: describe(reason, &samples, &kept_labels),
                 }),
             }
@@ -489,6 +515,70 @@ mod tests {
 
     fn encoder() -> EncoderId {
         crate::test_support::encoder("x.dat")
+    }
+
+    /// Model files store a left-out photo's reason in words; the kind read back from them is
+    /// the kind that wrote them.
+    #[test]
+    fn every_left_out_kind_is_read_back_from_its_words() {
+        use crate::training::group_photo::Unresolved;
+        let labels = ["amy".to_string(), "raj".to_string()];
+        let samples = [Sample {
+            label: 0,
+            encoding: enc(0.0, 0),
+            source: "amy1.jpg".into(),
+            motion_blurred: None,
+        }];
+        let words = [
+            (
+                describe(
+                    &Reason::Outlier {
+                        distance: 0.7,
+                        closer_to: Some(1),
+                    },
+                    &samples,
+                    &labels,
+                ),
+                LeftOutKind::Disagrees,
+            ),
+            (
+                describe(
+                    &Reason::Outlier {
+                        distance: 0.7,
+                        closer_to: None,
+                    },
+                    &samples,
+                    &labels,
+                ),
+                LeftOutKind::Disagrees,
+            ),
+            (
+                describe(
+                    &Reason::Duplicate {
+                        of: 0,
+                        distance: 0.01,
+                    },
+                    &samples,
+                    &labels,
+                ),
+                LeftOutKind::Duplicate,
+            ),
+            (
+                Unresolved::Ambiguous.describe(3, "amy"),
+                LeftOutKind::GroupPhoto,
+            ),
+            (
+                Unresolved::NotThePerson { distance: 0.8 }.describe(3, "amy"),
+                LeftOutKind::GroupPhoto,
+            ),
+            (
+                Unresolved::NoReference.describe(2, "amy"),
+                LeftOutKind::GroupPhoto,
+            ),
+        ];
+        for (words, kind) in words {
+            assert_eq!(LeftOutKind::of_words(&words), kind, "{words}");
+        }
     }
 
     use crate::test_support::person_photo as enc;
@@ -846,7 +936,7 @@ mod tests {
         set.add("raj", enc(9.0, 40), None, "raj0".into());
         let model = set.train(encoder(), &TrainOptions::default()).unwrap();
         assert_eq!(undecided(&model), 1);
-        assert!(is_group_photo_reason(&model.left_out[0].reason));
+        assert_eq!(model.left_out[0].kind, LeftOutKind::GroupPhoto);
         let mut set = TrainingSet::new(Some(&model));
         set.add("amy", enc(1.0, 3), None, "amy-new".into());
         let model = set.train(encoder(), &TrainOptions::default()).unwrap();

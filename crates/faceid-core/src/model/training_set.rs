@@ -1,7 +1,7 @@
 //! Photos gathered for training, on top of an existing model's: photos with one face, and
 //! group photos whose face is decided at training time.
 
-use super::{LeftOut, Model, ModelError, Sample, TrainOptions, is_group_photo_reason};
+use super::{LeftOut, LeftOutKind, Model, ModelError, Sample, TrainOptions};
 use crate::encoding::{EncoderId, Encoding};
 
 /// One face of a training photo with several faces, with its motion-blurred copy.
@@ -51,7 +51,7 @@ impl TrainingSet {
                     .chain(
                         m.left_out
                             .iter()
-                            .filter(|l| !is_group_photo_reason(&l.reason))
+                            .filter(|l| l.kind != LeftOutKind::GroupPhoto)
                             .map(|l| l.sample.clone()),
                     )
                     .collect(),
@@ -59,7 +59,7 @@ impl TrainingSet {
                 undecided: m
                     .left_out
                     .iter()
-                    .filter(|l| is_group_photo_reason(&l.reason))
+                    .filter(|l| l.kind == LeftOutKind::GroupPhoto)
                     .cloned()
                     .collect(),
                 renewed: vec![false; m.labels.len()],
@@ -164,6 +164,7 @@ impl TrainingSet {
                         .unwrap_or(&photo.faces[0]);
                     let label = self.labels.get(photo.label).map_or("", String::as_str);
                     unresolved.push(LeftOut {
+                        kind: LeftOutKind::GroupPhoto,
                         reason: why.describe(photo.faces.len(), label),
                         sample: Sample {
                             label: photo.label,

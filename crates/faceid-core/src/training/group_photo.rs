@@ -21,6 +21,7 @@
 //!   [`DOMINANT_AREA_RATIO`] times the area of the next.
 
 use crate::encoding::{ENCODING_DIM, Encoding};
+use crate::model::GROUP_PHOTO_WORDS;
 use crate::training::cleaning::{SAME_PERSON_DISTANCE, distance};
 
 /// Single-face photos of the person needed to judge a group photo by likeness.
@@ -60,13 +61,13 @@ impl Unresolved {
     pub fn describe(&self, faces: usize, label: &str) -> String {
         match self {
             Unresolved::Ambiguous => {
-                format!("a photo of {faces} faces, none clearly {label}'s")
+                format!("{GROUP_PHOTO_WORDS}{faces} faces, none clearly {label}'s")
             }
             Unresolved::NotThePerson { distance } => format!(
-                "a photo of {faces} faces, none like {label}'s other photos (nearest {distance:.2})"
+                "{GROUP_PHOTO_WORDS}{faces} faces, none like {label}'s other photos (nearest {distance:.2})"
             ),
             Unresolved::NoReference => format!(
-                "a photo of {faces} faces and too few photos of {label} alone to tell which is them"
+                "{GROUP_PHOTO_WORDS}{faces} faces and too few photos of {label} alone to tell which is them"
             ),
         }
     }

@@ -8,7 +8,7 @@ use faceid_core::detection::{DetectionConfig, DetectorKind};
 use faceid_core::frame::{FrameRef, PixelLayout};
 use faceid_core::geometry::FaceBox;
 use faceid_core::model::{
-    GroupFace, Model, ModelError, TrainOptions, TrainingSet, is_duplicate_reason, left_out_report,
+    GroupFace, LeftOutKind, Model, ModelError, TrainOptions, TrainingSet, left_out_report,
     write_atomically,
 };
 use faceid_dlib::FacePipeline;
@@ -260,15 +260,18 @@ impl FaceIdTrain {
         summary.set("photos", model.samples.len() as u64);
         summary.set("unknown-distance", model.unknown_distance as f64);
         summary.set("blur-penalty", model.blur_penalty as f64);
-        let duplicates = model
-            .left_out
-            .iter()
-            .filter(|l| is_duplicate_reason(&l.reason))
-            .count();
-        summary.set("left-out-duplicates", duplicates as u64);
+        let left_out = |kind: LeftOutKind| model.left_out.iter().filter(|l| l.kind == kind).count();
+        summary.set(
+            "left-out-duplicates",
+            left_out(LeftOutKind::Duplicate) as u64,
+        );
         summary.set(
             "left-out-disagreeing",
-            (model.left_out.len() - duplicates) as u64,
+            left_out(LeftOutKind::Disagrees) as u64,
+        );
+        summary.set(
+            "left-out-group-photos",
+            left_out(LeftOutKind::GroupPhoto) as u64,
         );
         summary.set(
             "left-out",
@@ -331,7 +334,7 @@ impl ElementImpl for FaceIdTrain {
             gst::subclass::ElementMetadata::new(
                 "Face identification training",
                 "Sink/Video/Analyzer",
-                "Encodes the face of every photo (buffer) with dlib and, at EOS, trains a classifier \
+                "Encodes the face of every photo (buffer; dlib's encoder unless encoder=sface) and, at EOS, trains a classifier \
                  and writes the model file for faceidoverlay. Photos with no face are skipped and \
                  counted; of a photo with several faces, the one clearly like the person's other \
                  photos is kept. Posts a \"faceidtrain-frame\" message per photo and a \
