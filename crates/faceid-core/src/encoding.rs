@@ -55,7 +55,7 @@ impl EncoderKind {
     /// The margin a model trained with this encoder gets ([`crate::model::Model::margin`]):
     /// how much farther (whitened distance) the runner-up person must be for a name. dlib's
     /// 0.03 was measured on the BTS dev clips; SFace's, on the same scale, separates members
-    /// with smaller gaps (see `MARGINS` in ARCHITECTURE.md's choices).
+    /// with smaller gaps (see `MARGINS` in docs/design-choices.md).
     pub fn default_margin(self) -> f32 {
         match self {
             EncoderKind::DlibResnet => 0.03,

@@ -148,7 +148,7 @@ pub fn non_max_suppression(mut faces: Vec<YunetFace>, iou: f32) -> Vec<YunetFace
 /// side `HOG_SIDE` whose centre lies `HOG_CENTRE_DX`, `HOG_CENTRE_DY` from YuNet's box centre.
 /// Medians over the 479 faces of the dev photos (bbt, fr_examples, johns, kpop's bts, twice and
 /// aespa folders) that both find; mapped, the median overlap with HOG's box goes from 0.70 to
-/// 0.77 (`ARCHITECTURE.md`).
+/// 0.77 (`docs/design-choices.md`).
 pub const HOG_SIDE: f32 = 1.085;
 /// See [`HOG_SIDE`].
 pub const HOG_CENTRE_DX: f32 = -0.024;

@@ -16,7 +16,7 @@ use faceid_dlib::{DlibBackend, FacePipeline, Weights, WeightsConfig};
 use faceid_onnx::{OnnxConfig, Sface, Yunet};
 
 /// The encoder training uses when none is named: still dlib's. SFace, measured in the same
-/// run on the dev clips (ARCHITECTURE.md), keeps strangers of a group's own kind unnamed far
+/// run on the dev clips (docs/design-choices.md), keeps strangers of a group's own kind unnamed far
 /// better but names fewer faces right on bbt, bts15 and in the live mode, gives wrong names on
 /// small faces and takes 1.6 times dlib's time a face here: it is a choice, not yet the default.
 pub const DEFAULT_ENCODER: EncoderKind = EncoderKind::DlibResnet;

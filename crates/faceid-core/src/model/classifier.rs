@@ -211,7 +211,7 @@ impl Classifier {
     /// one encoding; a mean of `count` independent ones would carry `1/sqrt(count)` of it, but
     /// a track's encodings are of neighbouring frames (same light, similar pose), so they are
     /// counted as `sqrt(count)` independent ones: the margin is divided by `count^(1/4)`
-    /// (ARCHITECTURE.md has the measurements behind it).
+    /// (docs/design-choices.md has the measurements behind it).
     pub fn margin_for_mean_of(&self, count: usize) -> f32 {
         self.margin / (count.max(1) as f32).powf(0.25)
     }
