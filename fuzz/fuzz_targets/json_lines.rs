@@ -1,7 +1,8 @@
 //! Ground-truth and detection JSON lines (faceid eval): parsing and scoring never panic.
 #![no_main]
 
-use faceid_core::report::evaluation::{parse_lines, score_clip};
+use faceid_core::face_result::parse_lines;
+use faceid_core::report::evaluation::score_clip;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data)

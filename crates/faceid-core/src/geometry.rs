@@ -18,15 +18,21 @@ pub struct FaceBox {
 impl FaceBox {
     /// Overlap (intersection over union) with another box.
     pub fn iou(&self, other: &FaceBox) -> f32 {
-        let x0 = self.x.max(other.x);
-        let y0 = self.y.max(other.y);
-        let x1 = (self.x + self.width).min(other.x + other.width);
-        let y1 = (self.y + self.height).min(other.y + other.height);
-        let inter = ((x1 - x0).max(0) as i64 * (y1 - y0).max(0) as i64) as f32;
+        // In i64: boxes read from files may hold any i32.
+        let (a, b) = (self.wide(), other.wide());
+        let x0 = a[0].max(b[0]);
+        let y0 = a[1].max(b[1]);
+        let x1 = (a[0] + a[2]).min(b[0] + b[2]);
+        let y1 = (a[1] + a[3]).min(b[1] + b[3]);
+        let inter = (x1 - x0).max(0).saturating_mul((y1 - y0).max(0)) as f32;
         let union = (self.width as i64 * self.height as i64
             + other.width as i64 * other.height as i64) as f32
             - inter;
         if union > 0.0 { inter / union } else { 0.0 }
+    }
+
+    fn wide(&self) -> [i64; 4] {
+        [self.x, self.y, self.width, self.height].map(i64::from)
     }
 
     /// Whether the centre of `self` lies inside `other`.

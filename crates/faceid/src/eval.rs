@@ -6,12 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
+use faceid_core::face_result::parse_lines;
 use faceid_core::model::Model;
-use faceid_core::report::evaluation::{
-    PhotoEvaluation, leave_one_out, parse_lines, score_clip_with_confusion,
-};
+use faceid_core::report::evaluation::{PhotoEvaluation, leave_one_out, score_clip_with_confusion};
 use gst::prelude::*;
-use gstfaceid::meta::FaceInfo;
+use gstfaceid::meta::{FaceMeta, NamedFace};
 
 use crate::WeightsArgs;
 use crate::annotate::{self, AnnotateArgs};
@@ -135,7 +134,7 @@ fn name_photo(
                 .unwrap_or_else(|| "no result from faceidoverlay".into())
         })?;
     let buffer = out.buffer().ok_or("empty sample")?;
-    let largest = FaceInfo::all_in_buffer(buffer)
+    let largest = NamedFace::all_in_buffer(buffer)
         .into_iter()
         .max_by_key(|f| f.rect.area())
         .and_then(|f| f.label);

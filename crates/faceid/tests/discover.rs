@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use common::*;
+use faceid_core::face_result::CropLine;
 use faceid_core::geometry::FaceBox;
 use gst::prelude::*;
 
@@ -24,28 +25,11 @@ fn discover(clip: &Path, dir: &Path, args: &[&str]) -> String {
     faceid_succeeds(discover_command(clip, dir).args(args))
 }
 
-/// One line of `index.jsonl`.
-struct Crop {
-    file: String,
-    frame: usize,
-    face: FaceBox,
-    person: String,
-}
-
-fn index(dir: &Path) -> Vec<Crop> {
+fn index(dir: &Path) -> Vec<CropLine> {
     std::fs::read_to_string(dir.join("index.jsonl"))
         .unwrap()
         .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let [x, y, w, h] = json_box(&v["box"]);
-            Crop {
-                file: v["file"].as_str().unwrap().to_string(),
-                frame: v["frame"].as_u64().unwrap() as usize,
-                face: FaceBox::new(x, y, w, h),
-                person: v["person"].as_str().unwrap().to_string(),
-            }
-        })
+        .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
 
@@ -61,9 +45,9 @@ fn who_is_where(dir: &Path, gt: &Path) -> BTreeMap<String, HashMap<String, usize
             "{}",
             crop.file
         );
-        let who = truth[crop.frame]
+        let who = truth[crop.frame as usize]
             .iter()
-            .map(|(label, _, [x, y, w, h])| (label, FaceBox::new(*x, *y, *w, *h).iou(&crop.face)))
+            .map(|(label, _, [x, y, w, h])| (label, FaceBox::new(*x, *y, *w, *h).iou(&crop.rect)))
             .filter(|(_, overlap)| *overlap >= 0.3)
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map_or_else(|| "(no face)".to_string(), |(label, _)| label.clone());

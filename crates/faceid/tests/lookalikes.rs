@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
+use faceid_core::face_result::parse_lines;
 use faceid_core::geometry::FaceBox;
 use faceid_core::model::{Classifier, Model};
-use faceid_core::report::evaluation::{parse_lines, score_clip_with_confusion};
+use faceid_core::report::evaluation::score_clip_with_confusion;
 use faceid_core::video::identity::name_jointly;
 use faceid_dlib::{FacePipeline, Weights, WeightsConfig, resolve_models_dir};
 
@@ -75,7 +76,7 @@ fn with_5_photos_a_member_more_faces_are_named_than_before() {
     // Before: named_ok 0.485, wrong_name 0.050. Before the hub offsets 0.591 with 0.078
     // wrong (two of suga's shots took jhope's name: jhope's mean lies amid the group's); now
     // 0.557 with none wrong: suga stays unknown; with a track's margin shrinking with its
-    // encodings 0.606, none wrong. The 0.70 is not reached (ARCHITECTURE.md).
+    // encodings 0.606, none wrong. The 0.70 is not reached (docs/design-choices.md).
     assert!(figure(&s, "named_ok") >= 0.58, "{out}");
     assert!(figure(&s, "wrong_name") <= 0.02, "{out}");
     assert!(
@@ -258,7 +259,7 @@ fn sface_names_members_from_15_photos_each_and_a_messy_folder_as_the_clean_one()
     train_sface(&kpop("bts15_mv_720p-train"), &clean);
     let (s, out) = clip_scores(&clean, "bts15_mv_720p");
     // dlib's encoder: 0.984; SFace (margin 0.02, far lead d/40): 0.978, none wrong. The
-    // issue's 0.98 is missed by one shot's first frames (ARCHITECTURE.md).
+    // issue's 0.98 is missed by one shot's first frames (docs/design-choices.md).
     assert!(figure(&s, "named_ok") >= 0.95, "{out}");
     assert!(figure(&s, "wrong_name") <= 0.01, "{out}");
     let messy_dir = dir.path().join("messy");

@@ -2,7 +2,7 @@
 
 mod common;
 
-use gstfaceid::meta::{FaceInfo, FrameFaces, UNKNOWN};
+use gstfaceid::meta::{FaceMeta, FrameFaces, NamedFace, UNKNOWN};
 
 use common::*;
 use gst::glib;
@@ -389,7 +389,7 @@ fn names_through_motion_blur(tracking: bool) -> Vec<Vec<(String, i64)>> {
             let out = h
                 .push_and_pull(buffer)
                 .expect("one buffer out per buffer in");
-            FaceInfo::all_in_buffer(&out)
+            NamedFace::all_in_buffer(&out)
                 .into_iter()
                 .map(|f| {
                     (
@@ -601,17 +601,9 @@ fn a_hangul_name_is_drawn_and_reported() {
         "no Hangul in {}: install fonts-noto-cjk",
         style.font_family
     );
-    let labels: Vec<FaceLabel> = FaceInfo::all_in_buffer(&drawn)
+    let labels: Vec<FaceLabel> = NamedFace::all_in_buffer(&drawn)
         .into_iter()
-        .map(|f| FaceLabel {
-            rect: f.rect,
-            title: match &f.label {
-                Some(label) => format!("{label} {:.2}", f.confidence),
-                None => UNKNOWN.to_string(),
-            },
-            confident: f.confident,
-            scores: Vec::new(),
-        })
+        .map(|f| FaceLabel::for_face(&f, Vec::new()))
         .collect();
     let mut expected = p.to_vec();
     draw::draw_labels(
@@ -635,7 +627,7 @@ fn tracks_by_name(
     let mut tracks: std::collections::HashMap<String, std::collections::HashSet<i64>> =
         Default::default();
     for out in outputs {
-        for face in FaceInfo::all_in_buffer(out) {
+        for face in NamedFace::all_in_buffer(out) {
             tracks
                 .entry(face.label.unwrap_or_else(|| UNKNOWN.to_string()))
                 .or_default()

@@ -608,7 +608,7 @@ fn thresholds_changed_while_playing_keep_the_tracks() {
     h.set_src_caps(sample.caps().unwrap().to_owned());
     let faces = |h: &mut gst_check::Harness| {
         let out = h.push_and_pull(sample.buffer().unwrap().copy()).unwrap();
-        gstfaceid::meta::FaceInfo::all_in_buffer(&out)
+        <gstfaceid::meta::NamedFace as gstfaceid::meta::FaceMeta>::all_in_buffer(&out)
     };
     let before = faces(&mut h);
     let sheldon = before

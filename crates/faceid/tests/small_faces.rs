@@ -11,33 +11,20 @@ use faceid_core::geometry::FaceBox;
 
 /// Faces under 40 px: (ground-truth faces, found, given another person's name).
 fn small_face_figures(detections: &Path, gt: &Path) -> (usize, usize, usize) {
-    let detections: Vec<serde_json::Value> = std::fs::read_to_string(detections)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let detections = face_lines(detections);
     let truth = ground_truth_frames(gt);
     let (mut faces, mut found, mut wrong) = (0, 0, 0);
-    for (frame, line) in detections.iter().enumerate() {
-        let boxes: Vec<(FaceBox, Option<String>)> = line["faces"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                let [x, y, w, h] = json_box(&f["box"]);
-                let label = f["label"].as_str().map(str::to_string);
-                (FaceBox::new(x, y, w, h), label)
-            })
-            .collect();
+    for (frame, given_faces) in detections {
+        let frame = frame as usize;
         for (label, _, [x, y, w, h]) in &truth[frame] {
             if *h >= 40 {
                 continue;
             }
             faces += 1;
             let truth = FaceBox::new(*x, *y, *w, *h);
-            if let Some((_, given)) = boxes.iter().find(|(b, _)| b.iou(&truth) >= 0.3) {
+            if let Some(given) = given_faces.iter().find(|f| f.rect.iou(&truth) >= 0.3) {
                 found += 1;
-                wrong += usize::from(given.as_ref().is_some_and(|g| g != label));
+                wrong += usize::from(given.name().is_some_and(|g| g != label));
             }
         }
     }

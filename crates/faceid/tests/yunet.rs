@@ -6,6 +6,7 @@
 mod common;
 
 use common::{bgrx_view, decode, init, json_floats, test_data_json};
+use faceid_core::face_result::NamedFace;
 use faceid_core::geometry::FaceBox;
 use faceid_onnx::yunet::YunetFace;
 use faceid_onnx::{OnnxConfig, Yunet};
@@ -49,17 +50,6 @@ fn references() -> Vec<Reference> {
             }
         })
         .collect()
-}
-
-/// The box of a detection or ground-truth face (`[x, y, w, h]`).
-fn face_box(v: &serde_json::Value) -> FaceBox {
-    let [x, y, width, height] = common::json_box(v);
-    FaceBox {
-        x,
-        y,
-        width,
-        height,
-    }
 }
 
 fn distance(a: [f32; 2], b: [f32; 2]) -> f32 {
@@ -126,10 +116,8 @@ fn yunet_in_the_overlay_finds_and_names_the_members() {
     );
     let truth = common::ground_truth_frames(&clip.with_extension("gt.jsonl"));
     let (mut faces, mut found, mut named_ok, mut wrong) = (0, 0, 0, 0);
-    for line in std::fs::read_to_string(&detections).unwrap().lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        let frame = v["frame"].as_u64().unwrap() as usize;
-        for (label, _, [x, y, width, height]) in &truth[frame] {
+    for (frame, given_faces) in common::face_lines(&detections) {
+        for (label, _, [x, y, width, height]) in &truth[frame as usize] {
             let truth_box = FaceBox {
                 x: *x,
                 y: *y,
@@ -137,18 +125,18 @@ fn yunet_in_the_overlay_finds_and_names_the_members() {
                 height: *height,
             };
             faces += 1;
-            let best = v["faces"].as_array().unwrap().iter().max_by(|a, b| {
-                let overlap = |d: &serde_json::Value| face_box(&d["box"]).iou(&truth_box);
-                overlap(a).total_cmp(&overlap(b))
-            });
-            let Some(best) = best.filter(|d| face_box(&d["box"]).iou(&truth_box) >= 0.3) else {
+            let overlap = |d: &&NamedFace| d.rect.iou(&truth_box);
+            let best = given_faces
+                .iter()
+                .max_by(|a, b| overlap(a).total_cmp(&overlap(b)));
+            let Some(best) = best.filter(|d| overlap(d) >= 0.3) else {
                 continue;
             };
             found += 1;
-            match best["label"].as_str() {
+            match best.name() {
                 Some(given) if given == label => named_ok += 1,
-                Some(given) if given != "unknown" && !given.is_empty() => wrong += 1,
-                _ => {}
+                Some(_) => wrong += 1,
+                None => {}
             }
         }
     }

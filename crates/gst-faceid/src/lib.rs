@@ -2,7 +2,7 @@
 //!
 //! The plugin (`faceidoverlay`, `faceidtrain`) is thin glue over faceid-core (the model, the
 //! analyzer, training) and faceid-dlib (the face backend); see ARCHITECTURE.md for the map.
-//! Applications read what the overlay saw through [`meta`]: [`meta::FaceInfo`] per face (from
+//! Applications read what the overlay saw through [`meta`]: [`meta::NamedFace`] per face (from
 //! a buffer's `GstVideoRegionOfInterestMeta` or an element message) and [`meta::FrameFaces`]
 //! per frame.
 

@@ -1,9 +1,9 @@
 //! The faces `faceidoverlay` reports, as types: what the element attaches to each buffer (a
 //! `GstVideoRegionOfInterestMeta` of type `face` with a `faceid` parameter structure) and posts
-//! on the bus (an element message `faceid` per frame). This is the one place that spells the
-//! fields; the element writes them with [`FaceInfo::to_structure`] and
+//! on the bus (an element message `faceid` per frame). A face is the core's [`NamedFace`], whose
+//! file spells every field; the element writes it with [`FaceMeta::to_structure`] and
 //! [`FrameFaces::to_structure`], and applications, the `faceid` command and the tests read
-//! them back with [`FaceInfo::from_roi_meta`] and [`FrameFaces::from_message`].
+//! them back with [`FaceMeta::from_roi_meta`] and [`FrameFaces::from_message`].
 //!
 //! ```no_run
 //! # use gst::prelude::*;
@@ -16,125 +16,101 @@
 //! # }
 //! ```
 
-use faceid_core::face_result::FaceResult;
+use faceid_core::face_result::structure_field as field;
+pub use faceid_core::face_result::{NamedFace, UNKNOWN};
 use faceid_core::geometry::FaceBox;
 
 /// Name of the ROI meta type, of its parameter structure and of the element message.
 pub const ROI_TYPE: &str = "face";
 /// Name of the ROI meta's parameter structure and of the per-frame element message.
 pub const STRUCTURE_NAME: &str = "faceid";
-/// The label of a face nobody knows.
-pub const UNKNOWN: &str = "unknown";
 
-/// One face as the overlay reports it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FaceInfo {
-    /// Where, in frame pixels.
-    pub rect: FaceBox,
-    /// The name, `None` when the face is unknown (a stranger, or two people about as likely).
-    pub label: Option<String>,
-    /// Whether it is drawn confident (known, confidence at least the `threshold` property).
-    pub confident: bool,
-    /// The most likely person, even for an unknown face.
-    pub best_match: String,
-    /// Confidence of `best_match`, 0-1.
-    pub confidence: f64,
-    /// dlib distance to `best_match`'s nearest training photo.
-    pub distance: f64,
-    /// The track the face is followed in, when tracking.
-    pub track: Option<u64>,
+/// A [`NamedFace`] on a buffer and in GStreamer structures. Bring it into scope to call
+/// `NamedFace::all_in_buffer(buffer)` and the like.
+pub trait FaceMeta: Sized {
+    /// The `faceid` structure (`label`, `known`, `confident`, `best-match`, `confidence`,
+    /// `distance`, `track` with -1 for none; with `with_box`, also `x`, `y`, `width`,
+    /// `height`).
+    fn to_structure(&self, with_box: bool) -> gst::Structure;
+    /// Reads a `faceid` structure; the box from its `x`, `y`, `width`, `height` fields, or
+    /// `rect` when they are absent (a ROI meta's parameter holds no box). `None` when it is
+    /// not one.
+    fn from_structure(s: &gst::StructureRef, rect: Option<FaceBox>) -> Option<Self>;
+    /// The face of a `face` ROI meta, if it is one of the overlay's.
+    fn from_roi_meta(meta: &gst_video::VideoRegionOfInterestMeta) -> Option<Self>;
+    /// Every face the overlay attached to `buffer`.
+    fn all_in_buffer(buffer: &gst::BufferRef) -> Vec<Self>;
+    /// Attaches this face to `buffer` as a `face` ROI meta (box clipped to the frame) with
+    /// its `faceid` parameter.
+    fn add_to_buffer(&self, buffer: &mut gst::BufferRef, width: u32, height: u32);
 }
 
-impl FaceInfo {
-    /// What the analyzer said, with `confident` decided by the `threshold` property.
-    pub fn from_result(r: &FaceResult, threshold: f32) -> FaceInfo {
-        FaceInfo {
-            rect: r.rect,
-            label: r.label.clone(),
-            confident: r.is_confident(threshold),
-            best_match: r.best_match.clone(),
-            confidence: f64::from(r.confidence),
-            distance: f64::from(r.distance),
-            track: r.track,
-        }
-    }
-
-    /// The name, `None` when unknown.
-    pub fn name(&self) -> Option<&str> {
-        self.label.as_deref()
-    }
-
-    /// The `faceid` structure (`label`, `known`, `confident`, `best-match`, `confidence`,
-    /// `distance`, `track` with -1 for none; with `with_box`, also `x`, `y`, `width`, `height`).
-    pub fn to_structure(&self, with_box: bool) -> gst::Structure {
+impl FaceMeta for NamedFace {
+    fn to_structure(&self, with_box: bool) -> gst::Structure {
         let mut s = gst::Structure::builder(STRUCTURE_NAME)
-            .field("label", self.label.as_deref().unwrap_or(UNKNOWN))
-            .field("known", self.label.is_some())
-            .field("confident", self.confident)
-            .field("best-match", self.best_match.as_str())
-            .field("confidence", self.confidence)
-            .field("distance", self.distance)
+            .field(field::LABEL, self.label.as_deref().unwrap_or(UNKNOWN))
+            .field(field::KNOWN, self.label.is_some())
+            .field(field::CONFIDENT, self.confident)
+            .field(field::BEST_MATCH, self.best_match.as_str())
+            .field(field::CONFIDENCE, self.confidence)
+            .field(field::DISTANCE, self.distance)
             .field(
-                "track",
+                field::TRACK,
                 self.track.map_or(-1, |t| t.min(i64::MAX as u64) as i64),
             )
             .build();
         if with_box {
-            s.set("x", self.rect.x);
-            s.set("y", self.rect.y);
-            s.set("width", self.rect.width);
-            s.set("height", self.rect.height);
+            let r = self.rect;
+            for (name, value) in field::BOX.into_iter().zip([r.x, r.y, r.width, r.height]) {
+                s.set(name, value);
+            }
         }
         s
     }
 
-    /// Reads a `faceid` structure; the box from its `x`, `y`, `width`, `height` fields, or
-    /// `rect` when they are absent (a ROI meta's parameter holds no box). `None` when it is
-    /// not one.
-    pub fn from_structure(s: &gst::StructureRef, rect: Option<FaceBox>) -> Option<FaceInfo> {
+    fn from_structure(s: &gst::StructureRef, rect: Option<FaceBox>) -> Option<NamedFace> {
         if s.name() != STRUCTURE_NAME {
             return None;
         }
-        let known = s.get::<bool>("known").ok()?;
-        let own_box = match (s.get("x"), s.get("y"), s.get("width"), s.get("height")) {
-            (Ok(x), Ok(y), Ok(width), Ok(height)) => Some(FaceBox::new(x, y, width, height)),
+        let known = s.get::<bool>(field::KNOWN).ok()?;
+        let [x, y, width, height] = field::BOX.map(|name| s.get::<i32>(name).ok());
+        let own_box = match (x, y, width, height) {
+            (Some(x), Some(y), Some(width), Some(height)) => {
+                Some(FaceBox::new(x, y, width, height))
+            }
             _ => None,
         };
-        Some(FaceInfo {
+        Some(NamedFace {
             rect: own_box.or(rect)?,
-            label: known.then(|| s.get::<String>("label").ok()).flatten(),
-            confident: s.get("confident").unwrap_or(false),
-            best_match: s.get("best-match").unwrap_or_default(),
-            confidence: s.get("confidence").unwrap_or(0.0),
-            distance: s.get("distance").unwrap_or(f64::INFINITY),
+            label: known.then(|| s.get::<String>(field::LABEL).ok()).flatten(),
+            confident: s.get(field::CONFIDENT).unwrap_or(false),
+            best_match: s.get(field::BEST_MATCH).unwrap_or_default(),
+            confidence: s.get(field::CONFIDENCE).unwrap_or(0.0),
+            distance: s.get(field::DISTANCE).unwrap_or(f64::INFINITY),
             track: s
-                .get::<i64>("track")
+                .get::<i64>(field::TRACK)
                 .ok()
                 .and_then(|t| u64::try_from(t).ok()),
         })
     }
 
-    /// The face of a `face` ROI meta, if it is one of the overlay's.
-    pub fn from_roi_meta(meta: &gst_video::VideoRegionOfInterestMeta) -> Option<FaceInfo> {
+    fn from_roi_meta(meta: &gst_video::VideoRegionOfInterestMeta) -> Option<NamedFace> {
         if meta.roi_type() != ROI_TYPE {
             return None;
         }
         let (x, y, w, h) = meta.rect();
         let rect = FaceBox::new(x as i32, y as i32, w as i32, h as i32);
-        FaceInfo::from_structure(meta.param(STRUCTURE_NAME)?, Some(rect))
+        NamedFace::from_structure(meta.param(STRUCTURE_NAME)?, Some(rect))
     }
 
-    /// Every face the overlay attached to `buffer`.
-    pub fn all_in_buffer(buffer: &gst::BufferRef) -> Vec<FaceInfo> {
+    fn all_in_buffer(buffer: &gst::BufferRef) -> Vec<NamedFace> {
         buffer
             .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
-            .filter_map(|m| FaceInfo::from_roi_meta(&m))
+            .filter_map(|m| NamedFace::from_roi_meta(&m))
             .collect()
     }
 
-    /// Attaches this face to `buffer` as a `face` ROI meta (box clipped to the frame) with
-    /// its `faceid` parameter.
-    pub fn add_to_buffer(&self, buffer: &mut gst::BufferRef, width: u32, height: u32) {
+    fn add_to_buffer(&self, buffer: &mut gst::BufferRef, width: u32, height: u32) {
         let Some(b) = self.rect.clipped(width as usize, height as usize) else {
             return;
         };
@@ -158,7 +134,7 @@ pub struct FrameFaces {
     /// The buffer's presentation time, when it had one.
     pub timestamp: Option<gst::ClockTime>,
     /// Its faces, left to right.
-    pub faces: Vec<FaceInfo>,
+    pub faces: Vec<NamedFace>,
 }
 
 impl FrameFaces {
@@ -192,7 +168,7 @@ impl FrameFaces {
             .ok()?
             .iter()
             .filter_map(|v| v.get::<gst::Structure>().ok())
-            .filter_map(|f| FaceInfo::from_structure(&f, None))
+            .filter_map(|f| NamedFace::from_structure(&f, None))
             .collect();
         Some(FrameFaces {
             frame,
@@ -214,8 +190,8 @@ impl FrameFaces {
 mod tests {
     use super::*;
 
-    fn face(label: Option<&str>, track: Option<u64>) -> FaceInfo {
-        FaceInfo {
+    fn face(label: Option<&str>, track: Option<u64>) -> NamedFace {
+        NamedFace {
             rect: FaceBox::new(10, 20, 30, 40),
             label: label.map(str::to_string),
             confident: label.is_some(),
@@ -231,16 +207,16 @@ mod tests {
         gst::init().unwrap();
         for f in [face(Some("jimin"), Some(7)), face(None, None)] {
             let s = f.to_structure(true);
-            assert_eq!(FaceInfo::from_structure(&s, None), Some(f.clone()));
+            assert_eq!(NamedFace::from_structure(&s, None), Some(f.clone()));
             assert_eq!(
                 s.get::<String>("label").unwrap(),
                 f.name().unwrap_or(UNKNOWN)
             );
             // Without a box of its own, the structure takes the one it is given.
             let bare = f.to_structure(false);
-            assert_eq!(FaceInfo::from_structure(&bare, None), None);
+            assert_eq!(NamedFace::from_structure(&bare, None), None);
             assert_eq!(
-                FaceInfo::from_structure(&bare, Some(f.rect)),
+                NamedFace::from_structure(&bare, Some(f.rect)),
                 Some(f.clone())
             );
         }
@@ -260,7 +236,7 @@ mod tests {
         assert_eq!(FrameFaces::from_structure(&none.to_structure()), Some(none));
         let other = gst::Structure::new_empty("something-else");
         assert_eq!(FrameFaces::from_structure(&other), None);
-        assert_eq!(FaceInfo::from_structure(&other, None), None);
+        assert_eq!(NamedFace::from_structure(&other, None), None);
     }
 
     #[test]
@@ -270,7 +246,7 @@ mod tests {
         let inside = face(Some("rm"), Some(4));
         let mut edge = face(None, None);
         edge.rect = FaceBox::new(-5, 90, 20, 20);
-        let outside = FaceInfo {
+        let outside = NamedFace {
             rect: FaceBox::new(500, 500, 10, 10),
             ..face(None, None)
         };
@@ -280,7 +256,7 @@ mod tests {
                 f.add_to_buffer(b, 100, 100);
             }
         }
-        let read = FaceInfo::all_in_buffer(&buffer);
+        let read = NamedFace::all_in_buffer(&buffer);
         assert_eq!(read.len(), 2, "the face outside the frame is not attached");
         assert_eq!(read[0], inside);
         assert_eq!(read[1].rect, FaceBox::new(0, 90, 15, 10));

@@ -4,52 +4,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde::Deserialize;
-
+use crate::face_result::{NamedFace, UNKNOWN};
 use crate::model::{Classifier, Model, ModelError, TrainOptions, TrainingSet};
-
-/// One face of a JSON line (`{"frame": i, "faces": [{"box": [x, y, w, h], "label": ..}]}`).
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct LineFace {
-    /// `[x, y, w, h]`.
-    #[serde(rename = "box")]
-    pub rect: [f64; 4],
-    /// Name, or null / "unknown" for no name.
-    #[serde(default)]
-    pub label: Option<String>,
-    /// Ground-truth track.
-    #[serde(default)]
-    pub track: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct Line {
-    frame: u64,
-    #[serde(default)]
-    faces: Vec<LineFace>,
-}
-
-/// Reads JSON lines into faces per frame. Blank lines are skipped; a bad line is an error
-/// naming its number.
-pub fn parse_lines(text: &str) -> Result<BTreeMap<u64, Vec<LineFace>>, String> {
-    let mut out = BTreeMap::new();
-    for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let l: Line = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))?;
-        out.insert(l.frame, l.faces);
-    }
-    Ok(out)
-}
-
-fn iou(a: &[f64; 4], b: &[f64; 4]) -> f64 {
-    let ix = ((a[0] + a[2]).min(b[0] + b[2]) - a[0].max(b[0])).max(0.0);
-    let iy = ((a[1] + a[3]).min(b[1] + b[3]) - a[1].max(b[1])).max(0.0);
-    let inter = ix * iy;
-    let union = a[2] * a[3] + b[2] * b[3] - inter;
-    if union > 0.0 { inter / union } else { 0.0 }
-}
 
 /// The figures `scripts/score.py` prints.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -73,8 +29,8 @@ pub struct ClipScore {
 /// Scores detections against ground truth like `scripts/score.py` (IoU threshold 0.3, the
 /// label "unknown" meaning a stranger).
 pub fn score_clip(
-    gt: &BTreeMap<u64, Vec<LineFace>>,
-    det: &BTreeMap<u64, Vec<LineFace>>,
+    gt: &BTreeMap<u64, Vec<NamedFace>>,
+    det: &BTreeMap<u64, Vec<NamedFace>>,
     iou_threshold: f64,
 ) -> ClipScore {
     score_clip_with_confusion(gt, det, iou_threshold).0
@@ -87,20 +43,16 @@ pub const NOT_FOUND: &str = "(not found)";
 /// (`None`: unknown; [`NOT_FOUND`] when no detection matched it): which people the model
 /// mixes up.
 pub fn score_clip_with_confusion(
-    gt: &BTreeMap<u64, Vec<LineFace>>,
-    det: &BTreeMap<u64, Vec<LineFace>>,
+    gt: &BTreeMap<u64, Vec<NamedFace>>,
+    det: &BTreeMap<u64, Vec<NamedFace>>,
     iou_threshold: f64,
 ) -> (ClipScore, PhotoEvaluation) {
     let mut confusion = PhotoEvaluation::default();
-    const UNKNOWN: &str = "unknown";
-    let named = |f: &LineFace| {
-        f.label
-            .as_deref()
-            .is_some_and(|l| !l.is_empty() && l != UNKNOWN)
-    };
+    // Reading a line maps "" and "unknown" to no name.
+    let named = |f: &NamedFace| f.label.is_some();
     let (mut n_gt, mut matched, mut named_ok, mut n_named, mut wrong, mut changes) =
         (0usize, 0usize, 0usize, 0usize, 0usize, 0usize);
-    let mut last_label: HashMap<i64, Option<String>> = HashMap::new();
+    let mut last_label: HashMap<u64, Option<String>> = HashMap::new();
     let empty = Vec::new();
     for (frame, gfaces) in gt {
         let dfaces = det.get(frame).unwrap_or(&empty);
@@ -112,7 +64,7 @@ pub fn score_clip_with_confusion(
                 let v = if used.contains(&i) {
                     0.0
                 } else {
-                    iou(&g.rect, &d.rect)
+                    f64::from(g.rect.iou(&d.rect))
                 };
                 if v > best.0 {
                     best = (v, Some(i));
@@ -304,6 +256,7 @@ pub fn leave_one_out(model: &Model) -> Result<PhotoEvaluation, ModelError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::face_result::parse_lines;
 
     #[test]
     fn scores_like_score_py() {
@@ -346,11 +299,5 @@ mod tests {
         let table = e.confusion_table();
         assert!(table.lines().count() == 4, "{table}");
         assert!(table.contains("amy"));
-    }
-
-    #[test]
-    fn bad_lines_name_their_number() {
-        let err = parse_lines("{\"frame\": 0}\nnot json").unwrap_err();
-        assert!(err.starts_with("line 2"), "{err}");
     }
 }

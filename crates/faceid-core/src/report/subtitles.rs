@@ -13,7 +13,7 @@
 //! overflowing, non-finite coordinates are ignored and backwards
 //! timestamps start a new segment.
 
-use crate::geometry::FaceBox;
+use crate::face_result::NamedFace;
 use std::path::Path;
 
 /// Fallback frame duration when a frame has no duration and none can be
@@ -29,19 +29,6 @@ const MAX_INFERRED_FRAME_NS: u64 = 1_000_000_000;
 const LINE_OFFSET_PCT: f32 = 6.0;
 
 const NS_PER_MS: u64 = 1_000_000;
-
-/// One face on one frame, as the overlay reported it.
-///
-/// Coordinates are in pixels of the frame given to [`CueBuilder::new`]:
-/// `x`/`y` is the top-left corner, `w`/`h` the size of the face box. Only
-/// named (known) faces are passed in.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FrameFace {
-    /// Name of the person; empty (or whitespace-only) labels are ignored.
-    pub label: String,
-    /// The face box, in frame pixels.
-    pub rect: FaceBox,
-}
 
 /// Subtitle file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,7 +155,7 @@ impl CueBuilder {
     /// the previous frame (if positive and at most 1 s), else the last
     /// known duration, else 1/30 s. If a label appears on several faces,
     /// only the first one is used.
-    pub fn push_frame(&mut self, pts_ns: u64, duration_ns: u64, faces: &[FrameFace]) {
+    pub fn push_frame(&mut self, pts_ns: u64, duration_ns: u64, faces: &[NamedFace]) {
         if self.last_pts.is_some_and(|prev| pts_ns < prev) {
             self.flush_open();
         }
@@ -190,7 +177,9 @@ impl CueBuilder {
 
         let mut seen: Vec<&str> = Vec::with_capacity(faces.len());
         for face in faces {
-            let label = face.label.as_str();
+            let Some(label) = face.name() else {
+                continue;
+            };
             if label.trim().is_empty() || seen.contains(&label) {
                 continue;
             }
@@ -245,7 +234,7 @@ impl CueBuilder {
     }
 
     /// Face centre-x and top as percentages of the frame, if computable.
-    fn sample(&self, face: &FrameFace) -> Option<(f64, f64)> {
+    fn sample(&self, face: &NamedFace) -> Option<(f64, f64)> {
         if self.frame_width == 0 || self.frame_height == 0 {
             return None;
         }
@@ -566,15 +555,16 @@ pub fn screen_time(cues: &[Cue]) -> Vec<(String, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::geometry::FaceBox;
 
     const MS: u64 = 1_000_000;
     const FRAME: u64 = 40 * MS; // 25 fps, exact in ns
 
-    fn face(label: &str, x: f32, y: f32) -> FrameFace {
-        FrameFace {
-            label: label.to_owned(),
-            rect: FaceBox::new(x as i32, y as i32, 100, 120),
-        }
+    fn face(label: &str, x: f32, y: f32) -> NamedFace {
+        NamedFace::labelled(
+            FaceBox::new(x as i32, y as i32, 100, 120),
+            Some(label.to_owned()),
+        )
     }
 
     fn builder() -> CueBuilder {
@@ -582,7 +572,7 @@ mod tests {
     }
 
     /// Feeds frames `from..to` (frame indices) with the given faces.
-    fn feed(b: &mut CueBuilder, from: u64, to: u64, faces: &[FrameFace]) {
+    fn feed(b: &mut CueBuilder, from: u64, to: u64, faces: &[NamedFace]) {
         for i in from..to {
             b.push_frame(i * FRAME, FRAME, faces);
         }
@@ -828,7 +818,7 @@ mod tests {
     /// every frame that the track lags by less than the thresholds plus one piece; returns the
     /// track and the cues.
     fn write_track(
-        frames: &[(u64, Vec<FrameFace>)],
+        frames: &[(u64, Vec<NamedFace>)],
         max_sample: u64,
     ) -> (Vec<TrackSample>, Vec<Cue>) {
         let mut b = builder();
@@ -884,7 +874,7 @@ mod tests {
     fn track_follows_the_cues_in_pieces() {
         // A on frames 10-99, a 2-frame blip of B at 20, B on 50-79 (overlapping A), a 3-frame
         // gap in A at 60 (under the tolerance), nobody from 100 to 149.
-        let frames: Vec<(u64, Vec<FrameFace>)> = (0..150)
+        let frames: Vec<(u64, Vec<NamedFace>)> = (0..150)
             .map(|i| {
                 let mut faces = Vec::new();
                 if (10..100).contains(&i) && !(60..63).contains(&i) {
@@ -981,13 +971,13 @@ mod tests {
             let pts = if r % 7 == 0 { next() } else { r % 100_000 };
             let dur = if r % 3 == 0 { 0 } else { next() % 10_000 };
             let n = (next() % 4) as usize;
-            let faces: Vec<FrameFace> = (0..n)
+            let faces: Vec<NamedFace> = (0..n)
                 .map(|_| {
                     let v = next();
-                    FrameFace {
-                        label: labels[(v % 5) as usize].to_owned(),
-                        rect: FaceBox::new(v as i32, (v >> 32) as i32, (v % 300) as i32, 1),
-                    }
+                    NamedFace::labelled(
+                        FaceBox::new(v as i32, (v >> 32) as i32, (v % 300) as i32, 1),
+                        Some(labels[(v % 5) as usize].to_owned()),
+                    )
                 })
                 .collect();
             b.push_frame(pts, dur, &faces);

@@ -1,21 +1,22 @@
 //! What `faceid annotate` (and `discover`) do with each frame faceidoverlay lets through: one
-//! pad probe reads the frame's faces once ([`FaceInfo`]) and hands them to every consumer.
+//! pad probe reads the frame's faces once ([`NamedFace`]) and hands them to every consumer.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use faceid_core::report::subtitles::{CueBuilder, FrameFace, TrackSample, TrackWriter};
+use faceid_core::face_result::FrameLine;
+use faceid_core::report::subtitles::{CueBuilder, TrackSample, TrackWriter};
 use gst::prelude::*;
-use gstfaceid::meta::FaceInfo;
+use gstfaceid::meta::{FaceMeta, NamedFace};
 
 /// One frame of faceidoverlay's output.
 pub struct OutputFrame<'a> {
     /// Frame number, from 0.
     pub index: u64,
     /// Its faces.
-    pub faces: &'a [FaceInfo],
+    pub faces: &'a [NamedFace],
     /// Where it is in the output: running time (an MP4 edit list can start the video later
     /// than its first timestamp; muxers interleave by it).
     pub running_ns: u64,
@@ -61,7 +62,7 @@ pub fn feed_from(
                     else {
                         return gst::PadProbeReturn::Ok;
                     };
-                    let faces = FaceInfo::all_in_buffer(buffer);
+                    let faces = NamedFace::all_in_buffer(buffer);
                     let frame = OutputFrame {
                         index: counter.fetch_add(1, Ordering::Relaxed),
                         faces: &faces,
@@ -100,7 +101,7 @@ fn running_time(pad: &gst::Pad, buffer: &gst::BufferRef) -> u64 {
         .nseconds()
 }
 
-/// `--detections`: one JSON line a frame, `{"frame", "faces": [{"box", "label", ...}]}`.
+/// `--detections`: one JSON line a frame, a [`FrameLine`].
 pub struct DetectionsFile {
     out: BufWriter<File>,
 }
@@ -121,26 +122,13 @@ impl DetectionsFile {
     }
 }
 
-/// A face as a JSON object of the detections file.
-pub fn face_json(f: &FaceInfo) -> serde_json::Value {
-    let mut face = serde_json::json!({
-        "box": [f.rect.x, f.rect.y, f.rect.width, f.rect.height],
-        "label": f.label,
-        "confidence": f.confidence,
-        "best_match": f.best_match,
-        "distance": f.distance,
-    });
-    if let Some(t) = f.track {
-        face["track"] = t.into();
-    }
-    face
-}
-
 impl FrameConsumer for DetectionsFile {
     fn frame(&mut self, frame: &OutputFrame<'_>) {
-        let faces: Vec<serde_json::Value> = frame.faces.iter().map(face_json).collect();
-        let line = serde_json::json!({ "frame": frame.index, "faces": faces });
-        let _ = writeln!(self.out, "{line}");
+        let line = FrameLine {
+            faces: frame.faces.to_vec(),
+            frame: frame.index,
+        };
+        let _ = writeln!(self.out, "{}", line.to_json());
     }
 
     fn eos(&mut self) {
@@ -184,17 +172,7 @@ impl FrameConsumer for Cues {
                 250_000_000,
             )
         });
-        let faces: Vec<FrameFace> = frame
-            .faces
-            .iter()
-            .filter_map(|f| {
-                Some(FrameFace {
-                    label: f.label.clone()?,
-                    rect: f.rect,
-                })
-            })
-            .collect();
-        builder.push_frame(frame.running_ns, frame.duration_ns, &faces);
+        builder.push_frame(frame.running_ns, frame.duration_ns, frame.faces);
         if let Some(track) = self.track.as_mut() {
             track.advance(builder, false);
         }

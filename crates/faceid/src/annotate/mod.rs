@@ -58,7 +58,7 @@ pub struct AnnotateArgs {
     /// Scale the video to WIDTHxHEIGHT before the overlay (e.g. 1920x1080).
     #[arg(long, value_name = "WxH")]
     resize: Option<String>,
-    /// Also write one JSON line per frame: {"frame", "faces": [{"box", "label", "confidence", "best_match", "distance", "track"}]}.
+    /// Also write one JSON line per frame: {"frame", "faces": [{"box", "label", "confident", "confidence", "best_match", "distance", "track"}]}.
     #[arg(long, value_name = "FILE.jsonl")]
     detections: Option<PathBuf>,
     /// Video quality: constant-quality level, lower is better and bigger (x264 quantizer, 18-28

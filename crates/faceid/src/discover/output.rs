@@ -7,6 +7,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use faceid_core::face_result::CropLine;
 use faceid_core::model::write_atomically;
 use faceid_core::video::discovery::{Collector, Person};
 use gst::prelude::*;
@@ -89,14 +90,13 @@ impl OutputDir {
                 };
                 write_new(&folder.join(&file), &jpeg)?;
                 written += 1;
-                let b = crop.face;
-                let line = serde_json::json!({
-                    "file": format!("{name}/{file}"),
-                    "frame": crop.frame,
-                    "box": [b.x, b.y, b.width, b.height],
-                    "person": name,
-                });
-                index.push_str(&line.to_string());
+                let line = CropLine {
+                    rect: crop.face,
+                    file: format!("{name}/{file}"),
+                    frame: crop.frame,
+                    person: name.clone(),
+                };
+                index.push_str(&line.to_json());
                 index.push('\n');
             }
             let mut best: Vec<_> = person.crops.iter().collect();

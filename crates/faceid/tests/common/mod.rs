@@ -2,11 +2,13 @@
 //! and real pipelines around the plugin's elements.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Once, OnceLock};
 
+use faceid_core::face_result::parse_lines;
 use gst::prelude::*;
-use gstfaceid::meta::{FaceInfo, FrameFaces};
+use gstfaceid::meta::{FaceMeta, FrameFaces, NamedFace, UNKNOWN};
 
 static INIT: Once = Once::new();
 
@@ -131,25 +133,30 @@ pub fn json_box(v: &serde_json::Value) -> [i32; 4] {
 /// One face of a `.gt.jsonl` line: (label, track, [x, y, w, h]).
 pub type TruthFace = (String, u64, [i32; 4]);
 
+/// A detections (`--detections`) or ground-truth file, read through the type that writes it:
+/// faces by frame number.
+pub fn face_lines(path: &Path) -> BTreeMap<u64, Vec<NamedFace>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    parse_lines(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Every frame's ground-truth faces in a `.gt.jsonl` file, indexed by frame number (read and
-/// parsed once, for tests that look at many frames).
+/// parsed once, for tests that look at many frames); a stranger's label is "unknown".
 pub fn ground_truth_frames(path: &Path) -> Vec<Vec<TruthFace>> {
     let mut frames: Vec<Vec<TruthFace>> = Vec::new();
-    for line in std::fs::read_to_string(path).unwrap().lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        let frame = v["frame"].as_u64().unwrap() as usize;
+    for (frame, faces) in face_lines(path) {
+        let frame = frame as usize;
         if frames.len() <= frame {
             frames.resize(frame + 1, Vec::new());
         }
-        frames[frame] = v["faces"]
-            .as_array()
-            .unwrap()
-            .iter()
+        frames[frame] = faces
+            .into_iter()
             .map(|f| {
+                let r = f.rect;
                 (
-                    f["label"].as_str().unwrap().to_string(),
-                    f["track"].as_u64().unwrap(),
-                    json_box(&f["box"]),
+                    f.label.unwrap_or_else(|| UNKNOWN.to_string()),
+                    f.track.expect("ground truth has tracks"),
+                    [r.x, r.y, r.width, r.height],
                 )
             })
             .collect();
@@ -316,7 +323,7 @@ pub fn bbt_model() -> &'static Path {
 
 /// The faces faceidoverlay reported in a buffer's ROI metas: (x, y, w, h, label or None).
 pub fn roi_faces(buffer: &gst::BufferRef) -> Vec<(u32, u32, u32, u32, Option<String>)> {
-    FaceInfo::all_in_buffer(buffer)
+    NamedFace::all_in_buffer(buffer)
         .into_iter()
         .map(|f| {
             let r = f.rect;

@@ -1,5 +1,6 @@
 //! What is drawn and in which colours: a face's label, the style, colours.
 
+use faceid_core::face_result::{NamedFace, UNKNOWN};
 use faceid_core::geometry::FaceBox;
 
 /// A colour with red, green, blue and opacity (alpha) components in `0.0..=1.0`.
@@ -66,6 +67,22 @@ pub struct FaceLabel {
     pub confident: bool,
     /// Every person's confidence, drawn as a list beside the face ("amy 0.01" per line), best first as given. Empty => no list.
     pub scores: Vec<(String, f32)>,
+}
+
+impl FaceLabel {
+    /// How `face` is drawn: "name 0.93" (or "unknown") above its box, in the confident colour
+    /// when it is confident, with `scores` listed beside it.
+    pub fn for_face(face: &NamedFace, scores: Vec<(String, f32)>) -> FaceLabel {
+        FaceLabel {
+            rect: face.rect,
+            title: match &face.label {
+                Some(name) => format!("{name} {:.2}", face.confidence),
+                None => UNKNOWN.to_string(),
+            },
+            confident: face.confident,
+            scores,
+        }
+    }
 }
 
 /// Default colour of confident names, `0xAARRGGBB`: opaque green (0, 217, 0).

@@ -10,7 +10,7 @@ use std::sync::{LazyLock, Mutex};
 use faceid_core::encoding::EncoderId;
 use faceid_core::frame::{FrameRef, PixelLayout};
 use faceid_core::model::{Classifier, Model};
-use faceid_core::video::analyzer::{Analyzer, FaceResult};
+use faceid_core::video::analyzer::Analyzer;
 
 use crate::backends::{BackendConfig, FaceModels, encoder_of};
 use gst::glib;
@@ -23,7 +23,7 @@ use gst_video::subclass::prelude::*;
 use super::settings::{self, MAX_SCORES_DRAWN, Settings, Stream};
 use crate::draw::{self, FaceLabel};
 use crate::element::{always_pad, load_model, lock};
-use crate::meta::{FaceInfo, FrameFaces};
+use crate::meta::{FaceMeta, FrameFaces, NamedFace, UNKNOWN};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -334,22 +334,6 @@ impl FaceIdOverlay {
         }
     }
 
-    fn labels_for(results: &[FaceResult], settings: &Settings) -> Vec<FaceLabel> {
-        results
-            .iter()
-            .map(|r| FaceLabel {
-                rect: r.rect,
-                title: r.title(),
-                confident: r.is_confident(settings.threshold as f32),
-                scores: if settings.show_confidences {
-                    r.scores.iter().take(MAX_SCORES_DRAWN).cloned().collect()
-                } else {
-                    Vec::new()
-                },
-            })
-            .collect()
-    }
-
     /// The frame's analysis under the state's lock: its faces, its number and the stream's
     /// video info; `None` while a live stream's weights are read. What is to be posted goes to
     /// `out`, posted by the caller once the lock is released.
@@ -358,7 +342,7 @@ impl FaceIdOverlay {
         buffer: &mut gst::BufferRef,
         settings: &Settings,
         out: &mut Vec<Post>,
-    ) -> Result<Option<(Vec<FaceResult>, u64, gst_video::VideoInfo)>, gst::FlowError> {
+    ) -> Result<Option<(Vec<NamedFace>, u64, gst_video::VideoInfo)>, gst::FlowError> {
         let mut state_guard = lock(&self.state);
         let Some(phase) = state_guard.as_mut() else {
             out.push(Post::Error(gst::error_msg!(
@@ -389,10 +373,10 @@ impl FaceIdOverlay {
             panic!("faceidoverlay: panic provoked by FACEID_TEST_PANIC");
         }
         self.apply_settings(state, settings, out);
-        let results = self.analyze(state, settings, buffer, &info, out)?;
+        let faces = self.analyze(state, settings, buffer, &info, out)?;
         let frame_number = state.frames;
         state.frames += 1;
-        Ok(Some((results, frame_number, info)))
+        Ok(Some((faces, frame_number, info)))
     }
 
     /// Posts what [`Self::analyze_locked`] left to post, in order.
@@ -416,7 +400,8 @@ impl FaceIdOverlay {
         );
     }
 
-    /// Finds, names and draws the faces of the frame in `buffer`.
+    /// Finds, names and draws the faces of the frame in `buffer`; `confident` is decided here,
+    /// once, for the drawing, the metas and the messages.
     fn analyze(
         &self,
         state: &mut State,
@@ -424,7 +409,7 @@ impl FaceIdOverlay {
         buffer: &mut gst::BufferRef,
         info: &gst_video::VideoInfo,
         out: &mut Vec<Post>,
-    ) -> Result<Vec<FaceResult>, gst::FlowError> {
+    ) -> Result<Vec<NamedFace>, gst::FlowError> {
         let size = buffer.size();
         let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, info)
             .map_err(|_| {
@@ -468,8 +453,23 @@ impl FaceIdOverlay {
                 Vec::new()
             }
         };
-        if settings.draw_labels && !results.is_empty() {
-            let labels = Self::labels_for(&results, settings);
+        let faces: Vec<NamedFace> = results
+            .iter()
+            .map(|r| NamedFace::from_result(r, settings.threshold as f32))
+            .collect();
+        if settings.draw_labels && !faces.is_empty() {
+            let labels: Vec<FaceLabel> = faces
+                .iter()
+                .zip(&results)
+                .map(|(face, r)| {
+                    let shown = if settings.show_confidences {
+                        MAX_SCORES_DRAWN
+                    } else {
+                        0
+                    };
+                    FaceLabel::for_face(face, r.scores.iter().take(shown).cloned().collect())
+                })
+                .collect();
             if let Err(e) = draw::draw_labels(
                 data,
                 width as u32,
@@ -482,7 +482,7 @@ impl FaceIdOverlay {
                 gst::warning!(CAT, imp = self, "Could not draw labels: {e}");
             }
         }
-        Ok(results)
+        Ok(faces)
     }
 }
 
@@ -665,32 +665,27 @@ impl BaseTransformImpl for FaceIdOverlay {
         let mut out = Vec::new();
         let analysed = self.analyze_locked(buffer, &settings, &mut out);
         self.send(out);
-        let Some((results, frame_number, info)) = analysed? else {
+        let Some((faces, frame_number, info)) = analysed? else {
             return Ok(gst::FlowSuccess::Ok);
         };
         if CAT.above_threshold(gst::DebugLevel::Log) {
-            for r in &results {
+            for f in &faces {
                 gst::log!(
                     CAT,
                     imp = self,
                     "Frame {frame_number}: {} at {},{} {}x{}, best match {} confidence {:.3} distance {:.3}, track {:?}",
-                    r.label.as_deref().unwrap_or("unknown"),
-                    r.rect.x,
-                    r.rect.y,
-                    r.rect.width,
-                    r.rect.height,
-                    r.best_match,
-                    r.confidence,
-                    r.distance,
-                    r.track
+                    f.name().unwrap_or(UNKNOWN),
+                    f.rect.x,
+                    f.rect.y,
+                    f.rect.width,
+                    f.rect.height,
+                    f.best_match,
+                    f.confidence,
+                    f.distance,
+                    f.track
                 );
             }
         }
-        let threshold = settings.threshold as f32;
-        let faces: Vec<FaceInfo> = results
-            .iter()
-            .map(|r| FaceInfo::from_result(r, threshold))
-            .collect();
         for face in &faces {
             face.add_to_buffer(buffer, info.width(), info.height());
         }

@@ -231,7 +231,7 @@ pub fn param_specs() -> Vec<glib::ParamSpec> {
             .build(),
         glib::ParamSpecDouble::builder("margin")
             .nick("Margin between people")
-            .blurb("How much nearer a face must be to its best match than to the second best to be named (model distance; stricter for faces far from every photo, looser for tracked faces averaged over several looks). Higher: fewer wrong names among look-alikes, more unknown faces; 0: always the nearest. -1: the model's own (0.03 for dlib, 0.02 for SFace); ARCHITECTURE.md says how it is applied")
+            .blurb("How much nearer a face must be to its best match than to the second best to be named (model distance; stricter for faces far from every photo, looser for tracked faces averaged over several looks). Higher: fewer wrong names among look-alikes, more unknown faces; 0: always the nearest. -1: the model's own (0.03 for dlib, 0.02 for SFace); docs/design-choices.md says how it is applied")
             .minimum(-1.0)
             .maximum(1.0)
             .default_value(DEFAULT_MARGIN)
