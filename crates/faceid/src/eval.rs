@@ -145,17 +145,15 @@ fn eval_photos(args: &EvalArgs, folder: &Path) -> Result<(), String> {
     let people = list_people(folder)?;
     let pipeline = gst::Pipeline::new();
     let src = gst_app::AppSrc::builder().format(gst::Format::Time).build();
-    let mut overlay = gst::ElementFactory::make("faceidoverlay")
-        .property("model", &args.model)
-        // Every photo on its own: nothing to follow from one photo to the next.
-        .property("tracking", false)
-        .property("draw-labels", false)
-        .property("post-messages", false);
-    if let Some(dir) = &args.weights.models_dir {
-        overlay = overlay.property("models-dir", dir);
-    }
-    let overlay = overlay.build().map_err(|e| e.to_string())?;
-    crate::pipeline::apply_settings(&overlay, &args.overlay_properties)?;
+    // Every photo on its own: nothing to follow from one photo to the next. `--set` comes
+    // after, so a user's setting wins.
+    let settings: Vec<String> = ["tracking=false", "draw-labels=false", "post-messages=false"]
+        .into_iter()
+        .map(String::from)
+        .chain(args.overlay_properties.iter().cloned())
+        .collect();
+    let overlay =
+        crate::pipeline::overlay(&args.model, args.weights.models_dir.as_deref(), &settings)?;
     let sink = gst_app::AppSink::builder().sync(false).build();
     pipeline
         .add_many([src.upcast_ref(), &overlay, sink.upcast_ref()])

@@ -3,7 +3,8 @@
 //! to its end with progress.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use gst::prelude::*;
@@ -215,7 +216,7 @@ pub fn decode_image(path: &Path) -> Result<gst::Sample, String> {
     }
     gst::Element::link_many([&convert, &flip, &convert_out, sink.upcast_ref()])
         .map_err(|e| e.to_string())?;
-    link_new_pads_to(&decode, &convert);
+    link_new_pads_to(&decode, &convert, "video/");
     let result = (|| {
         pipeline
             .set_state(gst::State::Playing)
@@ -241,17 +242,36 @@ pub fn decode_image(path: &Path) -> Result<gst::Sample, String> {
     result
 }
 
-/// Links every pad `from` adds (a decoder's) to `to`'s sink pad, the first one that fits.
-pub fn link_new_pads_to(from: &gst::Element, to: &gst::Element) {
+/// Links the first pad `from` adds (a decoder's, a demuxer's) whose caps name starts with
+/// `media` (`"video/"`, `"audio/"`) to `to`'s sink pad. The flag turns true once one is linked:
+/// a stream with none (an audio file where video was wanted) can then be told apart.
+pub fn link_new_pads_to(
+    from: &gst::Element,
+    to: &gst::Element,
+    media: &'static str,
+) -> Arc<AtomicBool> {
+    let linked = Arc::new(AtomicBool::new(false));
+    let flag = linked.clone();
     let to = to.downgrade();
     from.connect_pad_added(move |_, pad| {
-        if let Some(to) = to.upgrade()
+        if carries(pad, media)
+            && let Some(to) = to.upgrade()
             && let Some(sink_pad) = to.static_pad("sink")
             && !sink_pad.is_linked()
+            && pad.link(&sink_pad).is_ok()
         {
-            let _ = pad.link(&sink_pad);
+            flag.store(true, Ordering::SeqCst);
         }
     });
+    linked
+}
+
+/// Whether `pad`'s caps name starts with `media` (`"video/"`, `"audio/"`).
+pub fn carries(pad: &gst::Pad, media: &str) -> bool {
+    pad.current_caps()
+        .unwrap_or_else(|| pad.query_caps(None))
+        .structure(0)
+        .is_some_and(|s| s.name().starts_with(media))
 }
 
 /// A faceidoverlay for `model`, its weights from `models_dir` (unset: the default), with the

@@ -3,12 +3,11 @@
 //! the container when it takes it, and an optional subtitle track.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
 
 use super::consumers::EmbeddedTrack;
-use crate::pipeline::{link_new_pads_to, make};
+use crate::pipeline::{carries, link_new_pads_to, make};
 
 /// Muxer for the output's extension.
 pub fn muxer_for(output: &Path) -> Result<gst::Element, String> {
@@ -166,26 +165,13 @@ pub fn route_streams(
         .add_many([&video_queue, &decode])
         .map_err(|e| e.to_string())?;
     video_queue.link(&decode).map_err(|e| e.to_string())?;
-    link_new_pads_to(&decode, overlay_queue);
-    let video_linked = Arc::new(Mutex::new(false));
+    link_new_pads_to(&decode, overlay_queue, "video/");
+    link_new_pads_to(parse, &video_queue, "video/");
     let pipeline_weak = pipeline.downgrade();
     let mux = mux.map(|m| m.downgrade());
-    let video_queue = video_queue.downgrade();
     parse.connect_pad_added(move |_, pad| {
-        let (Some(pipeline), Some(video_queue)) = (pipeline_weak.upgrade(), video_queue.upgrade())
-        else {
-            return;
-        };
-        let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
-        let Some(name) = caps.structure(0).map(|s| s.name().to_string()) else {
-            return;
-        };
-        if name.starts_with("video/") {
-            let mut linked = video_linked.lock().unwrap_or_else(|e| e.into_inner());
-            if !*linked && let Some(sink_pad) = video_queue.static_pad("sink") {
-                *linked = pad.link(&sink_pad).is_ok();
-            }
-        } else if name.starts_with("audio/")
+        if carries(pad, "audio/")
+            && let Some(pipeline) = pipeline_weak.upgrade()
             && let Some(mux) = mux.as_ref().and_then(|m| m.upgrade())
         {
             let _ = link_audio(&pipeline, &mux, pad);
@@ -227,15 +213,7 @@ fn link_audio(pipeline: &gst::Pipeline, mux: &gst::Element, pad: &gst::Pad) -> R
     encode
         .link_pads(None, mux, Some("audio_%u"))
         .map_err(|e| e.to_string())?;
-    let convert_weak = convert.downgrade();
-    decode.connect_pad_added(move |_, p| {
-        if let Some(c) = convert_weak.upgrade()
-            && let Some(sink) = c.static_pad("sink")
-            && !sink.is_linked()
-        {
-            let _ = p.link(&sink);
-        }
-    });
+    link_new_pads_to(&decode, &convert, "audio/");
     for e in [&decode, &convert, &resample, &encode] {
         let _ = e.sync_state_with_parent();
     }

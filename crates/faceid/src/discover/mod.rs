@@ -23,7 +23,7 @@ use gstfaceid::backends::{BackendConfig, FaceModels, encoder_of};
 
 use crate::WeightsArgs;
 use crate::annotate::graph;
-use crate::pipeline::{bgrx_sink, bus_error, make};
+use crate::pipeline::{bgrx_sink, bus_error, link_new_pads_to, make};
 use crate::progress::Progress;
 
 #[derive(clap::Args)]
@@ -180,26 +180,9 @@ fn collect(args: &DiscoverArgs, analyzer: &mut Analyzer) -> Result<(Collector, u
     // Set when decodebin has exposed every stream: with no video among them (a text file, an
     // audio file), nothing will ever reach the sink.
     let no_more_pads = Arc::new(AtomicBool::new(false));
-    let video_linked = Arc::new(AtomicBool::new(false));
     let all_exposed = no_more_pads.clone();
     decode.connect_no_more_pads(move |_| all_exposed.store(true, Ordering::SeqCst));
-    let linked = video_linked.clone();
-    let convert_weak = convert.downgrade();
-    decode.connect_pad_added(move |_, pad| {
-        let is_video = pad
-            .current_caps()
-            .unwrap_or_else(|| pad.query_caps(None))
-            .structure(0)
-            .is_some_and(|s| s.name().starts_with("video/"));
-        if let Some(convert) = convert_weak.upgrade()
-            && let Some(sink_pad) = convert.static_pad("sink")
-            && is_video
-            && !sink_pad.is_linked()
-            && pad.link(&sink_pad).is_ok()
-        {
-            linked.store(true, Ordering::SeqCst);
-        }
-    });
+    let video_linked = link_new_pads_to(&decode, &convert, "video/");
     let bus = pipeline.bus().ok_or("no bus")?;
     let result = (|| {
         pipeline.set_state(gst::State::Playing).map_err(|_| {
