@@ -833,3 +833,43 @@ fn a_face_smeared_by_a_fast_pan_is_found_by_a_weak_detection_confirmed_by_its_na
         Some("stuart")
     );
 }
+
+/// A photo through `gst-launch-1.0` (`filesrc ! decodebin`: `jpegdec` says `framerate=0/1`, as
+/// OBS does, so the stream is taken for a live one): its faces are found, or, when the stream
+/// ends before the weights are read, a warning says so and what to set. With
+/// `latency-budget=0` the faces are always found.
+#[test]
+fn a_photo_is_named_or_the_user_is_told_to_set_latency_budget_0() {
+    init();
+    let photo = samples().join("fr_examples/_group/obama_and_biden.jpg");
+    let run_with = |extra: &str| {
+        let pipeline = gst::parse::launch(&format!(
+            "filesrc location={} ! decodebin ! videoconvert ! faceidoverlay model={} {extra} ! fakesink",
+            photo.display(),
+            bbt_model().display()
+        ))
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+        let result = run(&pipeline);
+        assert!(result.error.is_none(), "{:?}", result.error);
+        let faces = frames_of(&result)
+            .iter()
+            .map(|f| f.faces.len())
+            .sum::<usize>();
+        (faces, result.warnings)
+    };
+    let (found, warnings) = run_with("latency-budget=0");
+    assert!(found >= 2, "Obama and Biden found in the synchronous mode");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let (faces, warnings) = run_with("");
+    if faces == 0 {
+        assert!(
+            warnings.iter().any(|w| w.contains("latency-budget=0")),
+            "nothing found and no warning: {warnings:?}"
+        );
+    } else {
+        assert_eq!(faces, found);
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+}

@@ -215,6 +215,8 @@ pub struct RunResult {
     pub messages: Vec<gst::Structure>,
     /// The error message text and debug string, if the pipeline failed.
     pub error: Option<(String, String)>,
+    /// Warning message texts, in order.
+    pub warnings: Vec<String>,
 }
 
 impl RunResult {
@@ -251,6 +253,7 @@ pub fn run(pipeline: &gst::Pipeline) -> RunResult {
                 ));
                 break;
             }
+            gst::MessageView::Warning(w) => result.warnings.push(w.error().to_string()),
             gst::MessageView::Eos(_) => break,
             _ => {}
         }

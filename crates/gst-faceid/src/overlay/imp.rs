@@ -299,6 +299,21 @@ impl FaceIdOverlay {
         }
     }
 
+    /// At the end of a stream whose every frame passed unnamed while the weights were read (a
+    /// live stream that ended first), says so and what to do: a still image from `jpegdec` or
+    /// `pngdec` says `framerate=0/1`, as OBS does, and is taken for a live stream.
+    fn warn_if_nothing_was_analysed(&self) {
+        let passed = match lock(&self.state).as_ref() {
+            Some(Phase::Loading(loading)) if loading.frames > 0 => loading.frames,
+            _ => return,
+        };
+        gst::element_imp_warning!(
+            self,
+            gst::StreamError::Failed,
+            ("The stream ended before the face weights were read: its {passed} frame(s) passed unnamed. The stream was analysed live (frames are not held while the weights load) because its source is live or its caps say framerate=0/1, as a still image from jpegdec or pngdec does. For photos, set latency-budget=0.")
+        );
+    }
+
     /// Whether upstream answers the latency query as live.
     fn upstream_is_live(&self) -> bool {
         let mut query = gst::query::Latency::new();
@@ -640,6 +655,9 @@ impl BaseTransformImpl for FaceIdOverlay {
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {
+        if let gst::EventView::Eos(_) = event.view() {
+            self.warn_if_nothing_was_analysed();
+        }
         if matches!(
             event.view(),
             gst::EventView::FlushStop(_)
