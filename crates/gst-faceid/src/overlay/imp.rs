@@ -299,18 +299,27 @@ impl FaceIdOverlay {
         }
     }
 
-    /// At the end of a stream whose every frame passed unnamed while the weights were read (a
-    /// live stream that ended first), says so and what to do: a still image from `jpegdec` or
-    /// `pngdec` says `framerate=0/1`, as OBS does, and is taken for a live stream.
+    /// At the end of a live stream whose frames all passed before a whole frame was searched
+    /// (while the weights were read, or before the live mode's first search came back), says
+    /// so and what to do: a still image from `jpegdec` or `pngdec` says `framerate=0/1`, as
+    /// OBS does, and is taken for a live stream.
     fn warn_if_nothing_was_analysed(&self) {
         let passed = match lock(&self.state).as_ref() {
-            Some(Phase::Loading(loading)) if loading.frames > 0 => loading.frames,
-            _ => return,
+            Some(Phase::Loading(loading)) => loading.frames,
+            Some(Phase::Running(state))
+                if state.analyzer.is_live() && !state.analyzer.whole_frame_searched() =>
+            {
+                state.frames
+            }
+            _ => 0,
         };
+        if passed == 0 {
+            return;
+        }
         gst::element_imp_warning!(
             self,
             gst::StreamError::Failed,
-            ("The stream ended before the face weights were read: its {passed} frame(s) passed unnamed. The stream was analysed live (frames are not held while the weights load) because its source is live or its caps say framerate=0/1, as a still image from jpegdec or pngdec does. For photos, set latency-budget=0.")
+            ("The stream ended before faceidoverlay had searched a whole frame for faces: its {passed} frame(s) passed unnamed. The stream was analysed live (frames are not held while the weights load or a search runs) because its source is live or its caps say framerate=0/1, as a still image from jpegdec or pngdec does. For photos, set latency-budget=0.")
         );
     }
 

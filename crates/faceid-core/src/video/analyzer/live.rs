@@ -165,6 +165,7 @@ impl Analyzer {
             }
         }
         if let Some(mut found) = done.found {
+            self.whole_frame_searched = true;
             let weak = std::mem::take(&mut found.pending_weak);
             self.weak_to_recheck
                 .extend(weak.into_iter().map(|b| (done.frame_number, b)));

@@ -241,6 +241,9 @@ pub struct Analyzer {
     /// Frames analysed, and the one the last finer pass ran on.
     frames_analysed: u64,
     last_fine_pass: Option<u64>,
+    /// Whether a whole frame has been searched and its result used (synchronous: from the first
+    /// frame; live: once a worker's full search came back).
+    whole_frame_searched: bool,
 }
 
 impl Analyzer {
@@ -270,6 +273,7 @@ impl Analyzer {
             encoded: Vec::new(),
             frames_analysed: 0,
             last_fine_pass: None,
+            whole_frame_searched: false,
         }
     }
 
@@ -313,6 +317,14 @@ impl Analyzer {
         self.config.tracking && self.config.latency_budget_ms > 0
     }
 
+    /// Whether any whole frame has been searched for faces and its result used. In the live
+    /// mode the first search comes back a few frames (about a second, while the workers make
+    /// their detectors) after the first frame: a stream shorter than that (a still image
+    /// taken for a live stream) ends with none.
+    pub fn whole_frame_searched(&self) -> bool {
+        self.whole_frame_searched
+    }
+
     /// Forgets every track (a flush, a seek, a caps change). A job still running on the
     /// worker finishes, and its result is dropped.
     pub fn reset(&mut self) {
@@ -342,6 +354,7 @@ impl Analyzer {
         } else {
             self.analyze_alone(frame)
         };
+        self.whole_frame_searched |= results.is_ok() && !self.is_live();
         if results.is_err() {
             self.reset();
         }

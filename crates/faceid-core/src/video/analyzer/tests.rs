@@ -225,6 +225,28 @@ fn new_thresholds_keep_the_tracks_and_name_with_them_at_once() {
     assert_ne!(renewed[0].track, before[0].track);
 }
 
+/// What the overlay's end-of-stream warning asks: synchronous, the first frame is searched
+/// whole; live, not until a worker's search has come back and been used.
+#[test]
+fn a_whole_frame_is_searched_on_the_first_frame_only_when_synchronous() {
+    let backend = FakeBackend::new(|_| vec![face(20, AMY)]);
+    let mut sync = analyzer(&backend, 0);
+    assert!(!sync.whole_frame_searched());
+    run(&mut sync, 0, 90).unwrap();
+    assert!(sync.whole_frame_searched());
+
+    let (live, named) = live_analyzer_after_a_held_search(&backend, 1, |n| frame_data(n, 90));
+    assert!(live.whole_frame_searched(), "{named:?}");
+    backend.log().gate = Some(false);
+    let mut held = analyzer(&backend, 33);
+    run(&mut held, 0, 90).unwrap();
+    assert!(
+        !held.whole_frame_searched(),
+        "the search is still on the worker"
+    );
+    backend.open_gate();
+}
+
 #[test]
 fn a_face_is_named_on_the_first_frame_and_followed_under_one_track() {
     let backend = FakeBackend::new(|n| vec![face(20 + n as i32, AMY)]);
