@@ -17,13 +17,10 @@ fn count_mp4_streams(path: &Path) -> (u64, u64) {
 /// Buffers in the first video and audio streams of a file, split by `demuxer`.
 fn count_streams(path: &Path, demuxer: &str) -> (u64, u64) {
     init();
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = launch(&format!(
         "filesrc location=\"{}\" ! {demuxer} name=d d.video_0 ! queue ! fakesink name=v d.audio_0 ! queue ! fakesink name=a",
         path.display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    ));
     let count = |name: &str| {
         let n = Arc::new(AtomicU64::new(0));
         let n2 = n.clone();
@@ -68,13 +65,10 @@ fn stream_kinds(path: &Path) -> (usize, usize, usize) {
 /// every sample with text.
 fn subtitle_samples(path: &Path, demuxer: &str) -> Vec<(f64, f64, String)> {
     init();
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = launch(&format!(
         "filesrc location=\"{}\" ! {demuxer} name=d d.subtitle_0 ! queue ! appsink name=s sync=false d.video_0 ! queue ! fakesink",
         path.display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    ));
     let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = pipeline
         .by_name("s")
@@ -411,14 +405,7 @@ fn train_reports_photos_left_out_and_refuses_an_empty_folder() {
     .unwrap();
     std::fs::write(photos.join("penny/notes.txt"), "not a photo").unwrap();
     let model = dir.path().join("m.faceid");
-    let out = faceid_command()
-        .arg("train")
-        .args(["--encoder", "dlib"])
-        .arg(&photos)
-        .arg("-o")
-        .arg(&model)
-        .output()
-        .unwrap();
+    let out = train_command(&photos, &model).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     // The group shot gives penny's face (the one like her other photos); a photo of two
@@ -442,14 +429,7 @@ fn train_reports_photos_left_out_and_refuses_an_empty_folder() {
 
     let empty = dir.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
-    let out = faceid_command()
-        .arg("train")
-        .args(["--encoder", "dlib"])
-        .arg(&empty)
-        .arg("-o")
-        .arg(&model)
-        .output()
-        .unwrap();
+    let out = train_command(&empty, &model).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no person folders"));
     assert!(model.exists(), "the earlier model is kept");
@@ -459,14 +439,11 @@ fn train_reports_photos_left_out_and_refuses_an_empty_folder() {
 /// 6 ("rotate 90° clockwise to view"), which viewers apply.
 fn write_phone_photo(photo: &Path, out: &Path) {
     init();
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = launch(&format!(
         "filesrc location=\"{}\" ! decodebin ! videoconvert ! videoflip video-direction=90l ! videoconvert ! jpegenc ! taginject tags=\"image-orientation=rotate-90\" ! jifmux ! filesink location=\"{}\"",
         photo.display(),
         out.display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    ));
     let result = run(&pipeline);
     assert!(result.error.is_none(), "{}", result.error_text());
 }
@@ -622,14 +599,7 @@ fn train_on_a_folder_of_non_images_fails_and_keeps_the_old_model() {
     std::fs::write(photos.join("raj/cut.jpg"), &jpeg[..600]).unwrap();
     let model = dir.path().join("m.faceid");
     std::fs::write(&model, b"the previous model").unwrap();
-    let out = faceid_command()
-        .arg("train")
-        .args(["--encoder", "dlib"])
-        .arg(&photos)
-        .arg("-o")
-        .arg(&model)
-        .output()
-        .unwrap();
+    let out = train_command(&photos, &model).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stdout}");
@@ -896,13 +866,10 @@ fn ctrl_c_during_annotate_finishes_a_shorter_playable_video() {
 /// The frames a video file decodes to, to its end.
 fn count_frames(path: &Path) -> usize {
     init();
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = launch(&format!(
         "filesrc location=\"{}\" ! decodebin ! appsink name=sink sync=false",
         path.display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    ));
     let sink = pipeline
         .by_name("sink")
         .and_then(|s| s.downcast::<gst_app::AppSink>().ok())

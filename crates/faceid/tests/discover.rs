@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use common::*;
 use faceid_core::face_result::CropLine;
 use faceid_core::geometry::FaceBox;
-use gst::prelude::*;
 
 /// `faceid discover CLIP -o DIR`, with more arguments.
 fn discover_command(clip: &Path, dir: &Path) -> std::process::Command {
@@ -253,14 +252,7 @@ fn train_skips_folders_nobody_has_named_yet_and_says_so() {
         }
     }
     let model = dir.path().join("half.faceid");
-    let out = faceid_command()
-        .arg("train")
-        .args(["--encoder", "dlib"])
-        .arg(dir.path())
-        .arg("-o")
-        .arg(&model)
-        .output()
-        .unwrap();
+    let out = train_command(dir.path(), &model).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("skipping person-02"), "{stderr}");
@@ -296,13 +288,10 @@ fn a_file_that_is_no_video_is_a_clear_error_and_writes_nothing() {
     // Sound only: no video stream, and the message says so.
     init();
     let wav = dir.path().join("tone.wav");
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = launch(&format!(
         "audiotestsrc num-buffers=20 ! wavenc ! filesink location=\"{}\"",
         wav.display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    ));
     assert!(run(&pipeline).error.is_none());
     let stderr = faceid_fails(&mut discover_command(&wav, &dir.path().join("people")));
     assert!(stderr.contains("has no video stream"), "{stderr}");

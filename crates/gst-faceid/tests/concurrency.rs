@@ -6,7 +6,6 @@ mod common;
 
 use common::*;
 use faceid_dlib::{Weights, WeightsConfig, resolve_models_dir};
-use gst::prelude::*;
 use std::path::Path;
 
 /// Known names, left to right, in every `faceid` message of a run.
@@ -27,14 +26,11 @@ fn names_per_frame(result: &RunResult) -> Vec<Vec<String>> {
 
 /// A photo shown for `frames` frames through faceidoverlay with default properties.
 fn still_pipeline(photo: &Path, model: &Path, frames: u32) -> gst::Pipeline {
-    gst::parse::launch(&format!(
+    launch(&format!(
         "filesrc location=\"{}\" ! decodebin ! videoconvert ! imagefreeze num-buffers={frames} ! faceidoverlay model=\"{}\" ! fakesink",
         photo.display(),
         model.display()
     ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap()
 }
 
 #[test]

@@ -148,14 +148,11 @@ fn strangers_are_not_given_a_cast_name() {
 #[test]
 fn posts_a_message_per_frame_and_keeps_one_buffer_in_one_out() {
     init();
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = launch(&format!(
         "filesrc location=\"{}\" ! decodebin ! videoconvert ! imagefreeze num-buffers=3 ! faceidoverlay model=\"{}\" show-confidences=false ! fakesink",
         samples().join("bbt/_group/bbt2.jpg").display(),
         bbt_model().display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    ));
     let result = run(&pipeline);
     assert!(result.error.is_none(), "{}", result.error_text());
     let frames = frames_of(&result);
@@ -169,12 +166,9 @@ fn posts_a_message_per_frame_and_keeps_one_buffer_in_one_out() {
 
 fn overlay_error(model: &str, extra: &str) -> String {
     init();
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = launch(&format!(
         "videotestsrc num-buffers=1 ! video/x-raw,format=BGRx,width=320,height=240 ! faceidoverlay {model} {extra} ! fakesink"
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    ));
     let result = run(&pipeline);
     result.error.map(|(m, _)| m).expect("the pipeline fails")
 }
@@ -843,14 +837,11 @@ fn a_photo_is_named_or_the_user_is_told_to_set_latency_budget_0() {
     init();
     let photo = samples().join("fr_examples/_group/obama_and_biden.jpg");
     let run_with = |extra: &str| {
-        let pipeline = gst::parse::launch(&format!(
+        let pipeline = launch(&format!(
             "filesrc location={} ! decodebin ! videoconvert ! faceidoverlay model={} {extra} ! fakesink",
             photo.display(),
             bbt_model().display()
-        ))
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
+        ));
         let result = run(&pipeline);
         assert!(result.error.is_none(), "{:?}", result.error);
         let faces = frames_of(&result)

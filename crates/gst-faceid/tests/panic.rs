@@ -11,13 +11,10 @@ fn a_panic_in_the_overlay_becomes_an_error_message() {
     // SAFETY: set before GStreamer starts any thread, in a test binary with this one test.
     unsafe { std::env::set_var("FACEID_TEST_PANIC", "faceidoverlay") };
     init();
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = launch(&format!(
         "videotestsrc num-buffers=3 ! video/x-raw,format=BGRx,width=64,height=64 ! faceidoverlay model=\"{}\" ! fakesink",
         bbt_model().display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    ));
     let result = run(&pipeline);
     let text = result.error_text();
     assert!(text.to_lowercase().contains("panic"), "{text}");

@@ -171,14 +171,11 @@ fn weights_that_are_not_dlibs() -> tempfile::TempDir {
 fn weights_that_are_not_dlibs_are_refused() {
     init();
     let dir = weights_that_are_not_dlibs();
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = launch(&format!(
         "videotestsrc num-buffers=1 ! video/x-raw,format=BGRx ! faceidoverlay model=\"{}\" models-dir=\"{}\" ! fakesink",
         bbt_model().display(),
         dir.path().display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    ));
     let result = run(&pipeline);
     let text = result.error_text();
     assert!(text.contains("not a usable dlib model file"), "{text}");
@@ -237,14 +234,11 @@ fn obs_filter_pipeline(
     info: &gst_video::VideoInfo,
     filter: &str,
 ) -> (gst::Pipeline, gst_app::AppSrc, gst_app::AppSink) {
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = launch(&format!(
         "appsrc name=src format=time caps=video/x-raw,format=BGRx,width={w},height={h},framerate=0/1 ! videoconvert ! {filter} ! videoconvert ! video/x-raw,format=BGRx,width={w},height={h},framerate=0/1 ! appsink name=sink sync=false",
         w = info.width(),
         h = info.height(),
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    ));
     let src = pipeline
         .by_name("src")
         .unwrap()
@@ -471,13 +465,10 @@ fn a_buffer_smaller_than_its_caps_is_an_error_naming_the_sizes() {
 fn eos_without_buffers_is_a_plain_eos() {
     // faceidtrain: see train.rs (an error, and the old model kept).
     init();
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = launch(&format!(
         "videotestsrc num-buffers=0 ! video/x-raw,format=BGRx ! faceidoverlay model=\"{}\" ! fakesink",
         bbt_model().display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    ));
     let result = run(&pipeline);
     assert!(result.error.is_none(), "{}", result.error_text());
     assert!(result.message("faceid").is_none(), "no frame, no message");

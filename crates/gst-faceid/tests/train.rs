@@ -122,14 +122,11 @@ fn label_comes_from_the_title_tag() {
     init();
     let dir = tempfile::tempdir().unwrap();
     let location = dir.path().join("m.faceid");
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = launch(&format!(
         "filesrc location=\"{}\" ! pngdec ! videoconvert ! taginject name=tags ! faceidtrain location=\"{}\"",
         bbt_photos("howard", [1])[0].display(),
         location.display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    ));
     pipeline
         .by_name("tags")
         .unwrap()
