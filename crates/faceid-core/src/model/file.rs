@@ -78,23 +78,7 @@ impl Model {
         if bytes.is_empty() {
             return Err(corrupt("the file is empty"));
         }
-        let header: FileHeader =
-            serde_json::from_slice(bytes).map_err(|e| corrupt(format!("{e}")))?;
-        if header.format != FORMAT_NAME {
-            return Err(corrupt(format!(
-                "format is {:?}, not {FORMAT_NAME:?}",
-                header.format
-            )));
-        }
-        if header.version > FORMAT_VERSION {
-            return Err(ModelError::NewerVersion(header.version));
-        }
-        if header.version == 0 {
-            return Err(corrupt(format!(
-                "unknown format version {}",
-                header.version
-            )));
-        }
+        check_header(bytes)?;
         let file: ModelFile = serde_json::from_slice(bytes).map_err(|e| corrupt(format!("{e}")))?;
         if file.version < 4 && file.encoder.name != EncoderKind::DlibResnet.name() {
             return Err(corrupt(format!(
@@ -115,31 +99,8 @@ impl Model {
         let mut samples = Vec::with_capacity(file.samples.len());
         let mut left_out = Vec::new();
         for s in file.samples {
-            let encoding: Encoding = s.encoding.as_slice().try_into().map_err(|_| {
-                corrupt(format!(
-                    "an encoding has {} numbers, not {ENCODING_DIM}",
-                    s.encoding.len()
-                ))
-            })?;
-            let motion_blurred = match s.motion_blurred {
-                None => None,
-                Some(_) if file.version < 2 => {
-                    return Err(corrupt("a version 1 file with motion-blurred encodings"));
-                }
-                Some(e) => Some(e.as_slice().try_into().map_err(|_| {
-                    corrupt(format!(
-                        "a motion-blurred encoding has {} numbers, not {ENCODING_DIM}",
-                        e.len()
-                    ))
-                })?),
-            };
-            let sample = Sample {
-                label: s.label,
-                encoding,
-                source: s.source,
-                motion_blurred,
-            };
-            match s.left_out {
+            let (sample, left_out_reason) = read_sample(s, file.version)?;
+            match left_out_reason {
                 Some(reason) => left_out.push(LeftOut {
                     sample,
                     kind: LeftOutKind::of_words(&reason),
@@ -149,37 +110,7 @@ impl Model {
             }
         }
         let photos = samples.len();
-        let (shrinkage, margin) = match (file.version, file.classifier.kind.as_str()) {
-            (3.., CLASSIFIER_KIND) => (
-                file.classifier
-                    .shrinkage
-                    .ok_or_else(|| corrupt("the classifier has no shrinkage"))?,
-                file.classifier
-                    .margin
-                    .ok_or_else(|| corrupt("the classifier has no margin"))?,
-            ),
-            (1 | 2, "softmax") => {
-                // The softmax of older files is checked but not used: the classifier is rebuilt
-                // from their encodings.
-                let (Some(weights), Some(bias)) = (&file.classifier.weights, &file.classifier.bias)
-                else {
-                    return Err(corrupt("the softmax has no weights"));
-                };
-                if weights.len() != ENCODING_DIM
-                    || weights.iter().any(|row| row.len() != n)
-                    || bias.len() != n
-                {
-                    return Err(corrupt("classifier dimensions do not match the labels"));
-                }
-                (shrinkage_for(photos, n), DEFAULT_MARGIN)
-            }
-            (_, kind) => {
-                return Err(corrupt(format!(
-                    "unknown classifier {kind:?} in a version {} file",
-                    file.version
-                )));
-            }
-        };
+        let (shrinkage, margin) = classifier_settings(&file.classifier, file.version, photos, n)?;
         let strangers = file
             .strangers
             .iter()
@@ -268,6 +199,95 @@ impl Model {
     /// disk, then renamed over `path`. On failure `path` is untouched.
     pub fn save(&self, path: &Path) -> Result<(), ModelError> {
         write_atomically(path, &self.to_bytes())
+    }
+}
+
+/// The format name and version, checked before the rest is read.
+fn check_header(bytes: &[u8]) -> Result<(), ModelError> {
+    let header: FileHeader = serde_json::from_slice(bytes).map_err(|e| corrupt(format!("{e}")))?;
+    if header.format != FORMAT_NAME {
+        return Err(corrupt(format!(
+            "format is {:?}, not {FORMAT_NAME:?}",
+            header.format
+        )));
+    }
+    if header.version > FORMAT_VERSION {
+        return Err(ModelError::NewerVersion(header.version));
+    }
+    if header.version == 0 {
+        return Err(corrupt(format!(
+            "unknown format version {}",
+            header.version
+        )));
+    }
+    Ok(())
+}
+
+/// One sample of the file, checked, and the reason it was left out, if it was.
+fn read_sample(s: FileSample, version: u32) -> Result<(Sample, Option<String>), ModelError> {
+    let encoding: Encoding = s.encoding.as_slice().try_into().map_err(|_| {
+        corrupt(format!(
+            "an encoding has {} numbers, not {ENCODING_DIM}",
+            s.encoding.len()
+        ))
+    })?;
+    let motion_blurred = match s.motion_blurred {
+        None => None,
+        Some(_) if version < 2 => {
+            return Err(corrupt("a version 1 file with motion-blurred encodings"));
+        }
+        Some(e) => Some(e.as_slice().try_into().map_err(|_| {
+            corrupt(format!(
+                "a motion-blurred encoding has {} numbers, not {ENCODING_DIM}",
+                e.len()
+            ))
+        })?),
+    };
+    let sample = Sample {
+        label: s.label,
+        encoding,
+        source: s.source,
+        motion_blurred,
+    };
+    Ok((sample, s.left_out))
+}
+
+/// The classifier's shrinkage and margin: stored since version 3; a version 1 or 2 file's
+/// softmax is checked and the classifier rebuilt from the encodings of its `photos` kept photos
+/// and `n` people.
+fn classifier_settings(
+    classifier: &FileClassifier,
+    version: u32,
+    photos: usize,
+    n: usize,
+) -> Result<(f32, f32), ModelError> {
+    match (version, classifier.kind.as_str()) {
+        (3.., CLASSIFIER_KIND) => Ok((
+            classifier
+                .shrinkage
+                .ok_or_else(|| corrupt("the classifier has no shrinkage"))?,
+            classifier
+                .margin
+                .ok_or_else(|| corrupt("the classifier has no margin"))?,
+        )),
+        (1 | 2, "softmax") => {
+            // The softmax of older files is checked but not used: the classifier is rebuilt
+            // from their encodings.
+            let (Some(weights), Some(bias)) = (&classifier.weights, &classifier.bias) else {
+                return Err(corrupt("the softmax has no weights"));
+            };
+            if weights.len() != ENCODING_DIM
+                || weights.iter().any(|row| row.len() != n)
+                || bias.len() != n
+            {
+                return Err(corrupt("classifier dimensions do not match the labels"));
+            }
+            Ok((shrinkage_for(photos, n), DEFAULT_MARGIN))
+        }
+        (_, kind) => Err(corrupt(format!(
+            "unknown classifier {kind:?} in a version {} file",
+            version
+        ))),
     }
 }
 

@@ -248,6 +248,90 @@ pub(crate) fn corrupt(why: impl Into<String>) -> ModelError {
     ModelError::Corrupt(why.into())
 }
 
+/// The labels that have samples, in their order, and the samples relabelled to them.
+fn without_unused_labels(labels: Vec<String>, samples: Vec<Sample>) -> (Vec<String>, Vec<Sample>) {
+    let mut used = vec![false; labels.len()];
+    for s in &samples {
+        used[s.label] = true;
+    }
+    let mut remap = vec![usize::MAX; labels.len()];
+    let mut kept_labels = Vec::new();
+    for (i, l) in labels.into_iter().enumerate() {
+        if used[i] {
+            remap[i] = kept_labels.len();
+            kept_labels.push(l);
+        }
+    }
+    let samples = samples
+        .into_iter()
+        .map(|s| Sample {
+            label: remap[s.label],
+            ..s
+        })
+        .collect();
+    (kept_labels, samples)
+}
+
+/// The cleaning's verdict on each photo: strangers and duplicates by plain distances, then
+/// members told apart like faces are.
+fn clean(photos: &[Photo]) -> Vec<Option<Reason>> {
+    let policy = Policy {
+        leave_out_closer_to_others: false,
+        ..Policy::default()
+    };
+    let verdicts = cleaning::clean(photos, &policy);
+    // The cleaning's own margin stays dlib's 0.03 for both encoders: SFace's smaller
+    // naming margin left out a genuine rm photo of bts15 as "looks like jungkook"
+    // (named_ok 0.978 -> 0.865); the messy set is cleaned the same either way.
+    crate::training::likeness::leave_out_lookalikes(photos, &verdicts, DEFAULT_MARGIN)
+}
+
+/// "Unknown" beyond this distance: calibrated on the shipped stranger cohort (else the
+/// `midpoint` rule of the model's own photos), and nearer still where the user's own strangers
+/// lie.
+fn calibrated_unknown_distance(
+    samples: &[Sample],
+    people: usize,
+    encoder: &EncoderId,
+    options: &TrainOptions,
+    midpoint: f32,
+    blur_penalty: f32,
+) -> f32 {
+    let people = person_photos(samples, people);
+    let calibrated = crate::training::cohort::builtin(encoder)
+        .and_then(|cohort| {
+            crate::training::cohort::unknown_distance(cohort, encoder, &people, blur_penalty)
+        })
+        .map_or(midpoint, |c| c.distance);
+    // The user's own strangers (people around the group) stay out too.
+    crate::training::cohort::keep_out(&options.strangers, &people, blur_penalty)
+        .map_or(calibrated, |d| d.min(calibrated))
+}
+
+/// The samples the cleaning kept, and those it left out with why.
+fn split_by_verdict(
+    samples: &[Sample],
+    verdicts: &[Option<Reason>],
+    labels: &[String],
+) -> (Vec<Sample>, Vec<LeftOut>) {
+    let mut kept = Vec::new();
+    let mut left_out = Vec::new();
+    for (sample, verdict) in samples.iter().zip(verdicts) {
+        match verdict {
+            None => kept.push(sample.clone()),
+            Some(reason) => left_out.push(LeftOut {
+                sample: sample.clone(),
+                kind: match reason {
+                    Reason::Duplicate { .. } => LeftOutKind::Duplicate,
+                    Reason::Outlier { .. } => LeftOutKind::Disagrees,
+                },
+                reason: describe(reason, samples, labels),
+            }),
+        }
+    }
+    (kept, left_out)
+}
+
 /// A cleaning verdict in words.
 fn describe(reason: &Reason, samples: &[Sample], labels: &[String]) -> String {
     match reason {
@@ -319,27 +403,7 @@ impl Model {
         if let Some(s) = samples.iter().find(|s| s.label >= labels.len()) {
             return Err(corrupt(format!("sample label {} out of range", s.label)));
         }
-        // Drop labels that have no sample left, keeping order.
-        let mut used = vec![false; labels.len()];
-        for s in &samples {
-            used[s.label] = true;
-        }
-        let mut remap = vec![usize::MAX; labels.len()];
-        let mut kept_labels = Vec::new();
-        for (i, l) in labels.into_iter().enumerate() {
-            if used[i] {
-                remap[i] = kept_labels.len();
-                kept_labels.push(l);
-            }
-        }
-        let samples: Vec<Sample> = samples
-            .into_iter()
-            .map(|s| Sample {
-                label: remap[s.label],
-                ..s
-            })
-            .collect();
-
+        let (kept_labels, samples) = without_unused_labels(labels, samples);
         let margin = encoder
             .kind()
             .map_or(DEFAULT_MARGIN, crate::encoding::EncoderKind::default_margin);
@@ -353,34 +417,11 @@ impl Model {
             })
             .collect();
         let verdicts = if options.clean {
-            // Strangers and duplicates by plain distances; members told apart like faces are.
-            let policy = Policy {
-                leave_out_closer_to_others: false,
-                ..Policy::default()
-            };
-            let verdicts = cleaning::clean(&photos, &policy);
-            // The cleaning's own margin stays dlib's 0.03 for both encoders: SFace's smaller
-            // naming margin left out a genuine rm photo of bts15 as "looks like jungkook"
-            // (named_ok 0.978 -> 0.865); the messy set is cleaned the same either way.
-            crate::training::likeness::leave_out_lookalikes(&photos, &verdicts, DEFAULT_MARGIN)
+            clean(&photos)
         } else {
             vec![None; photos.len()]
         };
-        let mut kept = Vec::new();
-        let mut left_out = Vec::new();
-        for (sample, verdict) in samples.iter().zip(&verdicts) {
-            match verdict {
-                None => kept.push(sample.clone()),
-                Some(reason) => left_out.push(LeftOut {
-                    sample: sample.clone(),
-                    kind: match reason {
-                        Reason::Duplicate { .. } => LeftOutKind::Duplicate,
-                        Reason::Outlier { .. } => LeftOutKind::Disagrees,
-                    },
-                    reason: describe(reason, &samples, &kept_labels),
-                }),
-            }
-        }
+        let (kept, left_out) = split_by_verdict(&samples, &verdicts, &kept_labels);
         let kept_photos: Vec<Photo> = photos
             .into_iter()
             .zip(&verdicts)
@@ -395,20 +436,14 @@ impl Model {
         let blurred: Vec<Option<Encoding>> = samples.iter().map(|s| s.motion_blurred).collect();
         let blur_penalty = cleaning::calibrate_blur_penalty(&kept_photos, &blurred, midpoint);
         let unknown_distance = options.unknown_distance.unwrap_or_else(|| {
-            let people = person_photos(&samples, kept_labels.len());
-            let calibrated = crate::training::cohort::builtin(&encoder)
-                .and_then(|cohort| {
-                    crate::training::cohort::unknown_distance(
-                        cohort,
-                        &encoder,
-                        &people,
-                        blur_penalty,
-                    )
-                })
-                .map_or(midpoint, |c| c.distance);
-            // The user's own strangers (people around the group) stay out too.
-            crate::training::cohort::keep_out(&options.strangers, &people, blur_penalty)
-                .map_or(calibrated, |d| d.min(calibrated))
+            calibrated_unknown_distance(
+                &samples,
+                kept_labels.len(),
+                &encoder,
+                options,
+                midpoint,
+                blur_penalty,
+            )
         });
         let model = Model {
             shrinkage: shrinkage_for(samples.len(), kept_labels.len()),

@@ -355,23 +355,7 @@ pub fn clean(photos: &[Photo], policy: &Policy) -> Vec<Option<Reason>> {
     let valid: Vec<bool> = photos.iter().map(|p| is_valid(&p.encoding)).collect();
 
     // 1. Duplicates: nearest earlier kept photo within the threshold.
-    let mut dup_of: Vec<Option<(usize, f32)>> = vec![None; n];
-    if policy.remove_duplicates {
-        let mut kept: Vec<usize> = Vec::new();
-        for i in (0..n).filter(|&i| valid[i]) {
-            let mut best: Option<(usize, f32)> = None;
-            for &j in &kept {
-                let d = distance(&photos[i].encoding, &photos[j].encoding);
-                if d < policy.duplicate_distance && best.is_none_or(|(_, b)| d < b) {
-                    best = Some((j, d));
-                }
-            }
-            match best {
-                Some(found) => dup_of[i] = Some(found),
-                None => kept.push(i),
-            }
-        }
-    }
+    let dup_of = duplicates(photos, &valid, policy);
     let mut verdict: Vec<Option<Reason>> = dup_of
         .iter()
         .map(|d| d.map(|(of, distance)| Reason::Duplicate { of, distance }))
@@ -404,25 +388,7 @@ pub fn clean(photos: &[Photo], policy: &Policy) -> Vec<Option<Reason>> {
             if g.len() < min_photos {
                 continue;
             }
-            let mut own: Vec<(usize, f32, usize)> = Vec::with_capacity(g.len());
-            for p in 0..g.len() {
-                if let Some(r) = g.medoid_without(p) {
-                    own.push((g.members[p], g.d(p, r), g.members[r]));
-                }
-            }
-            let mut values: Vec<f32> = own.iter().map(|o| o.1).collect();
-            let med = median(&mut values);
-            let mut deviations: Vec<f32> = own.iter().map(|o| (o.1 - med).abs()).collect();
-            let mad = median(&mut deviations);
-            // f32::max ignores NaN, so a NaN spread falls back to the floor.
-            #[allow(clippy::manual_clamp)] // clamp would keep a NaN; max/min fall back to a bound
-            let threshold = (med + policy.outlier_factor * MAD_TO_SIGMA * mad)
-                .max(OUTLIER_DISTANCE_FLOOR)
-                .min(OUTLIER_DISTANCE_CEILING);
-            let st = Stats {
-                median: med,
-                threshold,
-            };
+            let (own, st) = own_distances(g, policy);
             for &(i, d_own, r) in &own {
                 reference[i] = Some(r);
                 verdict[i] = judge(
@@ -440,7 +406,38 @@ pub fn clean(photos: &[Photo], policy: &Policy) -> Vec<Option<Reason>> {
     }
 
     // 3. Duplicates whose original was left out.
-    for i in 0..n {
+    let judged = Judged {
+        reference: &reference,
+        centres: &centres,
+        stats: &stats,
+    };
+    judge_duplicates_of_left_out(photos, policy, &dup_of, &judged, &mut verdict);
+
+    // 4. Never leave a person without photos.
+    keep_one_photo_each(photos, &valid, &dup_of, &mut verdict);
+    verdict
+}
+
+/// What step 2 of [`clean`] measured, for judging the duplicates of left-out photos.
+struct Judged<'a> {
+    /// The leave-one-out medoid each judged photo was compared with.
+    reference: &'a [Option<usize>],
+    /// Each person's medoid photo.
+    centres: &'a [(usize, usize)],
+    /// Each judged person's distances.
+    stats: &'a BTreeMap<usize, Stats>,
+}
+
+/// A duplicate of a left-out photo is left out too when it is filed under the same person
+/// (with its own distance); under another person it is judged as that person's photo.
+fn judge_duplicates_of_left_out(
+    photos: &[Photo],
+    policy: &Policy,
+    dup_of: &[Option<(usize, f32)>],
+    judged: &Judged<'_>,
+    verdict: &mut [Option<Reason>],
+) {
+    for i in 0..photos.len() {
         let Some((j, _)) = dup_of[i] else { continue };
         let Some(Reason::Outlier {
             distance: d_j,
@@ -451,15 +448,15 @@ pub fn clean(photos: &[Photo], policy: &Policy) -> Vec<Option<Reason>> {
         };
         let label = photos[i].label;
         verdict[i] = if label == photos[j].label {
-            let distance =
-                reference[j].map_or(d_j, |r| distance(&photos[i].encoding, &photos[r].encoding));
+            let distance = judged.reference[j]
+                .map_or(d_j, |r| distance(&photos[i].encoding, &photos[r].encoding));
             Some(Reason::Outlier {
                 distance,
                 closer_to,
             })
         } else {
-            let centre = centres.iter().find(|c| c.0 == label).map(|c| c.1);
-            match (stats.get(&label), centre) {
+            let centre = judged.centres.iter().find(|c| c.0 == label).map(|c| c.1);
+            match (judged.stats.get(&label), centre) {
                 (Some(&st), Some(m)) => {
                     let d_own = distance(&photos[i].encoding, &photos[m].encoding);
                     judge(
@@ -468,7 +465,7 @@ pub fn clean(photos: &[Photo], policy: &Policy) -> Vec<Option<Reason>> {
                         label,
                         d_own,
                         st,
-                        &centres,
+                        judged.centres,
                         policy.leave_out_closer_to_others,
                     )
                 }
@@ -476,9 +473,65 @@ pub fn clean(photos: &[Photo], policy: &Policy) -> Vec<Option<Reason>> {
             }
         };
     }
+}
 
-    // 4. Never leave a person without photos.
-    for members in by_label(photos, 0..n).into_values() {
+/// Each photo's nearest earlier kept photo within the duplicate distance, and that distance.
+fn duplicates(photos: &[Photo], valid: &[bool], policy: &Policy) -> Vec<Option<(usize, f32)>> {
+    let n = photos.len();
+    let mut dup_of: Vec<Option<(usize, f32)>> = vec![None; n];
+    if policy.remove_duplicates {
+        let mut kept: Vec<usize> = Vec::new();
+        for i in (0..n).filter(|&i| valid[i]) {
+            let mut best: Option<(usize, f32)> = None;
+            for &j in &kept {
+                let d = distance(&photos[i].encoding, &photos[j].encoding);
+                if d < policy.duplicate_distance && best.is_none_or(|(_, b)| d < b) {
+                    best = Some((j, d));
+                }
+            }
+            match best {
+                Some(found) => dup_of[i] = Some(found),
+                None => kept.push(i),
+            }
+        }
+    }
+    dup_of
+}
+
+/// Each member's distance to the medoid of the group's other members (with that medoid), and
+/// the group's median and outlier threshold over those distances.
+fn own_distances(g: &Group, policy: &Policy) -> (Vec<(usize, f32, usize)>, Stats) {
+    let mut own: Vec<(usize, f32, usize)> = Vec::with_capacity(g.len());
+    for p in 0..g.len() {
+        if let Some(r) = g.medoid_without(p) {
+            own.push((g.members[p], g.d(p, r), g.members[r]));
+        }
+    }
+    let mut values: Vec<f32> = own.iter().map(|o| o.1).collect();
+    let med = median(&mut values);
+    let mut deviations: Vec<f32> = own.iter().map(|o| (o.1 - med).abs()).collect();
+    let mad = median(&mut deviations);
+    // f32::max ignores NaN, so a NaN spread falls back to the floor.
+    #[allow(clippy::manual_clamp)] // clamp would keep a NaN; max/min fall back to a bound
+    let threshold = (med + policy.outlier_factor * MAD_TO_SIGMA * mad)
+        .max(OUTLIER_DISTANCE_FLOOR)
+        .min(OUTLIER_DISTANCE_CEILING);
+    let st = Stats {
+        median: med,
+        threshold,
+    };
+    (own, st)
+}
+
+/// Gives back to each person left with no photo their most typical valid one (and marks its
+/// duplicates as such again).
+fn keep_one_photo_each(
+    photos: &[Photo],
+    valid: &[bool],
+    dup_of: &[Option<(usize, f32)>],
+    verdict: &mut [Option<Reason>],
+) {
+    for members in by_label(photos, 0..photos.len()).into_values() {
         if members.iter().any(|&i| verdict[i].is_none()) {
             continue;
         }
@@ -490,7 +543,7 @@ pub fn clean(photos: &[Photo], policy: &Policy) -> Vec<Option<Reason>> {
             g.medoid().map_or(members[0], |m| g.members[m])
         };
         verdict[restored] = None;
-        for (v, d) in verdict.iter_mut().zip(&dup_of) {
+        for (v, d) in verdict.iter_mut().zip(dup_of) {
             if let (Some(_), Some((of, distance))) = (*v, *d)
                 && of == restored
             {
@@ -498,7 +551,6 @@ pub fn clean(photos: &[Photo], policy: &Policy) -> Vec<Option<Reason>> {
             }
         }
     }
-    verdict
 }
 
 pub use super::calibration::{

@@ -99,30 +99,7 @@ impl OutputDir {
                 index.push_str(&line.to_json());
                 index.push('\n');
             }
-            let mut best: Vec<_> = person.crops.iter().collect();
-            best.sort_by(|a, b| b.quality.total_cmp(&a.quality));
-            rows.push(Row {
-                name: name.clone(),
-                detail: format!(
-                    "{} {}, {:.1} s",
-                    person.tracks.len(),
-                    if person.tracks.len() == 1 {
-                        "track"
-                    } else {
-                        "tracks"
-                    },
-                    person.frames_shown as f64 / fps.max(1e-9)
-                ),
-                pictures: best
-                    .iter()
-                    .take(SHEET_PER_ROW)
-                    .map(|c| Picture {
-                        rgb: &c.rgb,
-                        width: c.width,
-                        height: c.height,
-                    })
-                    .collect(),
-            });
+            rows.push(sheet_row(person, &name, fps));
             folders.push(Folder {
                 name,
                 crops_written: written,
@@ -163,6 +140,35 @@ fn folder_name(name: &str) -> String {
         n.insert(0, '_');
     }
     n
+}
+
+/// A person's row of the contact sheet: the folder's name, how long they are on screen, their
+/// best crops.
+fn sheet_row<'a>(person: &'a Person, name: &str, fps: f64) -> Row<'a> {
+    let mut best: Vec<_> = person.crops.iter().collect();
+    best.sort_by(|a, b| b.quality.total_cmp(&a.quality));
+    Row {
+        name: name.to_string(),
+        detail: format!(
+            "{} {}, {:.1} s",
+            person.tracks.len(),
+            if person.tracks.len() == 1 {
+                "track"
+            } else {
+                "tracks"
+            },
+            person.frames_shown as f64 / fps.max(1e-9)
+        ),
+        pictures: best
+            .iter()
+            .take(SHEET_PER_ROW)
+            .map(|c| Picture {
+                rgb: &c.rgb,
+                width: c.width,
+                height: c.height,
+            })
+            .collect(),
+    }
 }
 
 /// `000123.jpg` for frame 123, or `000123-2.jpg`, ... when taken; `None` after 99 tries.

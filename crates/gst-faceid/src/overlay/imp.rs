@@ -2,17 +2,14 @@
 //! are [`super::settings`], the analysis [`faceid_core::video::analyzer`], the drawing
 //! [`crate::draw`], what it reports [`crate::meta`].
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::TryRecvError;
 use std::sync::{LazyLock, Mutex};
 
-use faceid_core::encoding::EncoderId;
 use faceid_core::frame::{FrameRef, PixelLayout};
-use faceid_core::model::{Classifier, Model};
-use faceid_core::video::analyzer::Analyzer;
+use faceid_core::model::Model;
 
-use crate::backends::{BackendConfig, FaceModels, encoder_of};
+use crate::backends::encoder_of;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
@@ -21,144 +18,18 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use super::settings::{self, MAX_SCORES_DRAWN, Settings, Stream};
+use super::state::{Loading, Phase, Post, State, classifier_for};
 use crate::draw::{self, FaceLabel};
-use crate::element::{always_pad, load_model, lock};
+use crate::element::{always_pad, lock};
 use crate::meta::{FaceMeta, FrameFaces, NamedFace, UNKNOWN};
 
-static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+pub(super) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
         "faceidoverlay",
         gst::DebugColorFlags::empty(),
         Some("Face identification overlay"),
     )
 });
-
-/// A model file being read and checked on a thread of its own: a model set while playing is
-/// parsed there, never in the streaming thread (a model file may be hundreds of megabytes).
-struct ModelLoad {
-    path: PathBuf,
-    result: Receiver<Result<Model, String>>,
-}
-
-impl ModelLoad {
-    fn start(path: PathBuf, encoder: EncoderId) -> ModelLoad {
-        let (tx, result) = std::sync::mpsc::channel();
-        let file = path.clone();
-        std::thread::spawn(move || {
-            let _ = tx.send(load_model(&file, &encoder));
-        });
-        ModelLoad { path, result }
-    }
-}
-
-/// A message to post once the state's lock is released (never post while holding a lock).
-enum Post {
-    Faces(FrameFaces),
-    Warning(String),
-    Error(gst::ErrorMessage),
-}
-
-struct State {
-    analyzer: Analyzer,
-    /// The detector's and encoder's files, shared by the process.
-    models: FaceModels,
-    /// The model file the classifier was loaded from, or is being loaded from.
-    model_path: PathBuf,
-    /// A model set while playing, until it is read.
-    loading: Option<ModelLoad>,
-    /// The unknown distance stored in the model (the property may override it).
-    model_unknown_distance: f32,
-    /// The margin stored in the model (the property may override it).
-    model_margin: f32,
-    /// The settings the analyzer was last configured with: property changes are applied once,
-    /// not on every frame.
-    applied: Settings,
-    /// Whether upstream is live, `None` until the first buffer asked.
-    stream: Option<bool>,
-    /// What decided the live mode by itself (`latency-budget=-1`) when the analyzer was last
-    /// configured.
-    applied_stream: Stream,
-    info: Option<gst_video::VideoInfo>,
-    frames: u64,
-    /// `FACEID_TEST_PANIC=faceidoverlay` makes the first buffer panic, to prove a panic becomes
-    /// a GStreamer error and not a crash of the host. Test builds only (feature `test-hooks`).
-    #[cfg(feature = "test-hooks")]
-    panic_for_test: bool,
-}
-
-impl State {
-    /// Reads the weights of `backend` (the model's encoder, whose files `start()` found:
-    /// 0.1-0.3 s) and makes the analyzer: on the `faceid-weights` thread that `start()` spawns.
-    fn new(
-        model_path: PathBuf,
-        model: Model,
-        classifier: Classifier,
-        settings: Settings,
-        backend: BackendConfig,
-    ) -> Result<State, gst::ErrorMessage> {
-        let models = FaceModels::load(&backend)
-            .map_err(|e| gst::error_msg!(gst::ResourceError::NotFound, ("{e}")))?;
-        model.check_encoder(models.encoder_id()).map_err(|e| {
-            gst::error_msg!(
-                gst::ResourceError::OpenRead,
-                ("Model {}: {e}", model_path.display())
-            )
-        })?;
-        gst::info!(
-            CAT,
-            "Loaded model {} with {} people",
-            model_path.display(),
-            model.labels.len()
-        );
-        let mut analyzer = Analyzer::new(
-            Box::new(models.backend()),
-            classifier,
-            settings.analyzer_config(&Stream::default()),
-        );
-        if settings.latency_budget > 0 && settings.tracking {
-            // The live mode is asked for: its workers make their detectors now, so the first
-            // frames' search does not wait for them. Chosen from the stream (-1), they start
-            // on the first live frame.
-            analyzer
-                .start_worker()
-                .map_err(|e| gst::error_msg!(gst::CoreError::Failed, ("{e}")))?;
-        }
-        Ok(State {
-            analyzer,
-            models,
-            model_path,
-            loading: None,
-            model_unknown_distance: model.unknown_distance,
-            model_margin: model.margin,
-            applied: settings,
-            stream: None,
-            applied_stream: Stream::default(),
-            info: None,
-            frames: 0,
-            #[cfg(feature = "test-hooks")]
-            panic_for_test: std::env::var_os("FACEID_TEST_PANIC")
-                .is_some_and(|v| v == "faceidoverlay"),
-        })
-    }
-}
-
-/// From `start()` until the dlib weights are read. OBS starts its filter pipeline on its video
-/// thread, and reading the weights there froze it for 0.1-0.3 s, so they are read on a thread
-/// of their own. A synchronous stream's first frame waits for them; a live one's frames pass
-/// through undrawn meanwhile (a few frames, as after a cut).
-struct Loading {
-    ready: Receiver<Result<State, gst::ErrorMessage>>,
-    info: Option<gst_video::VideoInfo>,
-    /// Whether the stream is analysed live, once the first frame has asked.
-    live: Option<bool>,
-    /// Frames passed through while loading.
-    frames: u64,
-}
-
-enum Phase {
-    Loading(Loading),
-    Running(Box<State>),
-}
 
 #[derive(Default)]
 pub struct FaceIdOverlay {
@@ -169,47 +40,14 @@ pub struct FaceIdOverlay {
 }
 
 impl FaceIdOverlay {
-    fn classifier_for(&self, model: &Model, settings: &Settings) -> Classifier {
-        let mut classifier = Classifier::new(model);
-        let (unknown_distance, margin) =
-            settings.classifier_thresholds(model.unknown_distance, model.margin);
-        classifier.set_unknown_distance(unknown_distance);
-        classifier.set_margin(margin);
-        classifier
-    }
-
     /// Applies property changes made while playing: a new model file (read on a thread of its
     /// own, used from the frame after it is ready), thresholds, detection.
     fn apply_settings(&self, state: &mut State, settings: &Settings, out: &mut Vec<Post>) {
-        self.take_loaded_model(state, settings, out);
+        state.take_loaded_model(settings, out);
         let live_source = *state.stream.get_or_insert_with(|| self.upstream_is_live());
         let stream = self.stream(live_source, state.info.as_ref());
-        if *settings == state.applied && stream == state.applied_stream {
-            return;
-        }
         let was_live = state.analyzer.is_live();
-        state.applied_stream = stream;
-        state.applied = settings.clone();
-        if let Some(path) = &settings.model
-            && *path != state.model_path
-        {
-            state.model_path = path.clone();
-            state.loading = Some(ModelLoad::start(
-                path.clone(),
-                state.models.encoder_id().clone(),
-            ));
-        }
-        let (unknown_distance, margin) =
-            settings.classifier_thresholds(state.model_unknown_distance, state.model_margin);
-        let classifier = state.analyzer.classifier();
-        if classifier.unknown_distance() != unknown_distance || classifier.margin() != margin {
-            // Same people, other thresholds: the tracks stay.
-            state
-                .analyzer
-                .set_decision_thresholds(unknown_distance, margin);
-        }
-        state.analyzer.set_config(settings.analyzer_config(&stream));
-        if state.analyzer.is_live() != was_live {
+        if state.apply(settings, stream) && state.analyzer.is_live() != was_live {
             gst::info!(
                 CAT,
                 imp = self,
@@ -329,35 +167,6 @@ impl FaceIdOverlay {
         self.obj().sink_pad().peer_query(&mut query) && query.result().0
     }
 
-    /// Switches to a model set while playing once it has been read; a bad one is a warning and
-    /// the previous model stays.
-    fn take_loaded_model(&self, state: &mut State, settings: &Settings, out: &mut Vec<Post>) {
-        let Some(load) = &state.loading else {
-            return;
-        };
-        let result = match load.result.try_recv() {
-            Ok(result) => result,
-            Err(TryRecvError::Empty) => return,
-            Err(TryRecvError::Disconnected) => Err(format!(
-                "Could not load model {}: the loading thread stopped",
-                load.path.display()
-            )),
-        };
-        let path = load.path.clone();
-        state.loading = None;
-        match result {
-            Ok(model) => {
-                gst::info!(CAT, imp = self, "Switched to model {}", path.display());
-                state.model_unknown_distance = model.unknown_distance;
-                state.model_margin = model.margin;
-                state
-                    .analyzer
-                    .set_classifier(self.classifier_for(&model, settings));
-            }
-            Err(msg) => out.push(Post::Warning(format!("{msg}; keeping the previous model"))),
-        }
-    }
-
     /// The frame's analysis under the state's lock: its faces, its number and the stream's
     /// video info; `None` while a live stream's weights are read. What is to be posted goes to
     /// `out`, posted by the caller once the lock is released.
@@ -435,25 +244,9 @@ impl FaceIdOverlay {
         out: &mut Vec<Post>,
     ) -> Result<Vec<NamedFace>, gst::FlowError> {
         let size = buffer.size();
-        let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, info)
-            .map_err(|_| {
-                out.push(Post::Error(if size < info.size() {
-                    gst::error_msg!(
-                        gst::StreamError::Format,
-                        (
-                            "A buffer of {size} bytes is too small for a {}x{} {} frame ({} bytes): the element before faceidoverlay sent a broken buffer",
-                            info.width(),
-                            info.height(),
-                            info.format().to_str(),
-                            info.size()
-                        )
-                    )
-                } else {
-                    gst::error_msg!(
-                        gst::CoreError::Failed,
-                        ("Could not map the video frame writable")
-                    )
-                }));
+        let mut frame =
+            gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, info).map_err(|_| {
+                out.push(Post::Error(unmappable(size, info)));
                 gst::FlowError::Error
             })?;
         let (width, height) = (frame.width() as usize, frame.height() as usize);
@@ -507,6 +300,27 @@ impl FaceIdOverlay {
             }
         }
         Ok(faces)
+    }
+}
+
+/// Why a buffer of `size` bytes could not be mapped as a frame of `info`.
+fn unmappable(size: usize, info: &gst_video::VideoInfo) -> gst::ErrorMessage {
+    if size < info.size() {
+        gst::error_msg!(
+            gst::StreamError::Format,
+            (
+                "A buffer of {size} bytes is too small for a {}x{} {} frame ({} bytes): the element before faceidoverlay sent a broken buffer",
+                info.width(),
+                info.height(),
+                info.format().to_str(),
+                info.size()
+            )
+        )
+    } else {
+        gst::error_msg!(
+            gst::CoreError::Failed,
+            ("Could not map the video frame writable")
+        )
     }
 }
 
@@ -618,7 +432,7 @@ impl BaseTransformImpl for FaceIdOverlay {
             )
         })?;
         let (tx, ready) = std::sync::mpsc::channel();
-        let classifier = self.classifier_for(&model, &settings);
+        let classifier = classifier_for(&model, &settings);
         std::thread::Builder::new()
             .name("faceid-weights".into())
             .spawn(move || {

@@ -6,6 +6,7 @@ use gst::prelude::*;
 
 mod imp;
 mod settings;
+mod state;
 
 glib::wrapper! {
     /// The `faceidoverlay` element.

@@ -240,15 +240,7 @@ impl FaceIdTrain {
             e => gst::error_msg!(gst::LibraryError::Failed, ("{e}")),
         })?;
         if let Some(report) = &settings.report_location {
-            let json = report
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-            write_atomically(report, left_out_report(&model, json).as_bytes()).map_err(|e| {
-                gst::error_msg!(
-                    gst::ResourceError::Write,
-                    ("Could not write the report: {e}")
-                )
-            })?;
+            write_report(report, &model)?;
         }
         model.save(&state.location).map_err(|e| {
             gst::error_msg!(
@@ -256,36 +248,7 @@ impl FaceIdTrain {
                 ("Could not write the model: {e}. The previous file, if any, is unchanged")
             )
         })?;
-        summary.set("people", model.labels.len() as u64);
-        summary.set("photos", model.samples.len() as u64);
-        summary.set("unknown-distance", model.unknown_distance as f64);
-        summary.set("blur-penalty", model.blur_penalty as f64);
-        let left_out = |kind: LeftOutKind| model.left_out.iter().filter(|l| l.kind == kind).count();
-        summary.set(
-            "left-out-duplicates",
-            left_out(LeftOutKind::Duplicate) as u64,
-        );
-        summary.set(
-            "left-out-disagreeing",
-            left_out(LeftOutKind::Disagrees) as u64,
-        );
-        summary.set(
-            "left-out-group-photos",
-            left_out(LeftOutKind::GroupPhoto) as u64,
-        );
-        summary.set(
-            "left-out",
-            gst::List::new(model.left_out.iter().map(|l| {
-                gst::Structure::builder("photo")
-                    .field(
-                        "label",
-                        model.labels.get(l.sample.label).map_or("", |s| s.as_str()),
-                    )
-                    .field("source", l.sample.source.as_str())
-                    .field("reason", l.reason.as_str())
-                    .build()
-            })),
-        );
+        add_model_summary(&mut summary, &model);
         gst::info!(
             CAT,
             imp = self,
@@ -296,6 +259,54 @@ impl FaceIdTrain {
         );
         Ok(summary)
     }
+}
+
+/// The photos the cleaning left out, as CSV or (`.json`) JSON, written whole or not at all.
+fn write_report(report: &std::path::Path, model: &Model) -> Result<(), gst::ErrorMessage> {
+    let json = report
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    write_atomically(report, left_out_report(model, json).as_bytes()).map_err(|e| {
+        gst::error_msg!(
+            gst::ResourceError::Write,
+            ("Could not write the report: {e}")
+        )
+    })
+}
+
+/// What the written model holds, for the `faceidtrain` summary: people, photos, calibration,
+/// and the photos left out by kind and one by one.
+fn add_model_summary(summary: &mut gst::Structure, model: &Model) {
+    summary.set("people", model.labels.len() as u64);
+    summary.set("photos", model.samples.len() as u64);
+    summary.set("unknown-distance", model.unknown_distance as f64);
+    summary.set("blur-penalty", model.blur_penalty as f64);
+    let left_out = |kind: LeftOutKind| model.left_out.iter().filter(|l| l.kind == kind).count();
+    summary.set(
+        "left-out-duplicates",
+        left_out(LeftOutKind::Duplicate) as u64,
+    );
+    summary.set(
+        "left-out-disagreeing",
+        left_out(LeftOutKind::Disagrees) as u64,
+    );
+    summary.set(
+        "left-out-group-photos",
+        left_out(LeftOutKind::GroupPhoto) as u64,
+    );
+    summary.set(
+        "left-out",
+        gst::List::new(model.left_out.iter().map(|l| {
+            gst::Structure::builder("photo")
+                .field(
+                    "label",
+                    model.labels.get(l.sample.label).map_or("", |s| s.as_str()),
+                )
+                .field("source", l.sample.source.as_str())
+                .field("reason", l.reason.as_str())
+                .build()
+        })),
+    );
 }
 
 #[glib::object_subclass]

@@ -3,6 +3,7 @@
 //! full search's passes without upsampling and the tracks' encodings; the *fine* one the
 //! upsampled pass for small faces, which takes four times as long, so a cut never waits for it.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,6 +11,8 @@ use crate::detection::DetectionConfig;
 use crate::frame::{FrameRef, OwnedFrame};
 use crate::geometry::FaceBox;
 use crate::video::backend::BackendError;
+use crate::video::motion::MotionMap;
+use crate::video::search::Found;
 use crate::video::tracker::{Rect, Track, TrackId};
 use crate::video::worker::{self, Done, Job, Worker};
 
@@ -27,6 +30,25 @@ const MIN_WEAK_ARRIVED_OVERLAP: f32 = 0.5;
 /// How many frames' motion maps the live mode keeps to follow arrived faces with (2 s at 30
 /// frames/s; a search takes well under that).
 const MOTION_HISTORY: usize = 60;
+
+/// The live mode's own state: the worker threads (started on the first frame that needs
+/// them), and what of their work waits for the streaming thread.
+#[derive(Default)]
+pub(super) struct LiveState {
+    /// The worker threads, started on the first frame that needs them.
+    pub(super) lanes: Option<Lanes>,
+    /// The track the next local round starts with.
+    pub(super) local_search_start: usize,
+    /// A full search the workers finished, waiting for the next detection round, with the
+    /// frame it was made on.
+    pub(super) arrived: Option<(u64, Found)>,
+    /// The motion maps of this shot's last frames, by frame number, so that the
+    /// faces of a search that arrives late are followed to where they are now.
+    pub(super) recent_motion: VecDeque<(u64, Arc<MotionMap>)>,
+    /// Weak detections of a worker's search that had no motion to check them (a
+    /// cut's, the first frame's), with the frame they were found on.
+    pub(super) weak_to_recheck: Vec<(u64, FaceBox)>,
+}
 
 /// The two worker threads.
 pub(super) struct Lanes {
@@ -50,7 +72,7 @@ impl Analyzer {
     /// the live mode's next frame see them).
     pub fn wait_for_worker(&mut self) -> Result<(), BackendError> {
         loop {
-            let Some(lanes) = self.lanes.as_mut() else {
+            let Some(lanes) = self.live.lanes.as_mut() else {
                 return Ok(());
             };
             let Some(done) = lanes.each().into_iter().find_map(Worker::wait) else {
@@ -63,14 +85,14 @@ impl Analyzer {
     /// Starts the live mode's worker threads now rather than on the first frame that needs
     /// them (making their detectors takes about a second, on their threads).
     pub fn start_worker(&mut self) -> Result<(), BackendError> {
-        if self.lanes.is_none() {
+        if self.live.lanes.is_none() {
             let lanes = Lanes {
                 quick: Worker::start(self.backend.for_worker(), QUICK_NICE)?,
                 fine: Worker::start(self.backend.for_worker(), FINE_NICE)?,
             };
             lanes.quick.set_shot(self.shot);
             lanes.fine.set_shot(self.shot);
-            self.lanes = Some(lanes);
+            self.live.lanes = Some(lanes);
         }
         Ok(())
     }
@@ -79,10 +101,10 @@ impl Analyzer {
     /// working for it.
     pub(super) fn next_shot(&mut self) {
         self.shot += 1;
-        self.arrived = None;
-        self.recent_motion.clear();
-        self.weak_to_recheck.clear();
-        if let Some(lanes) = &self.lanes {
+        self.live.arrived = None;
+        self.live.recent_motion.clear();
+        self.live.weak_to_recheck.clear();
+        if let Some(lanes) = &self.live.lanes {
             lanes.quick.set_shot(self.shot);
             lanes.fine.set_shot(self.shot);
         }
@@ -93,10 +115,11 @@ impl Analyzer {
         let Some(map) = &self.motion else {
             return;
         };
-        if self.recent_motion.len() == MOTION_HISTORY {
-            self.recent_motion.pop_front();
+        if self.live.recent_motion.len() == MOTION_HISTORY {
+            self.live.recent_motion.pop_front();
         }
-        self.recent_motion
+        self.live
+            .recent_motion
             .push_back((self.schedule.frames(), map.clone()));
     }
 
@@ -105,6 +128,7 @@ impl Analyzer {
     /// `None` when those frames are not all kept.
     pub(super) fn followed_since(&self, frame_number: u64, face: FaceBox) -> Option<FaceBox> {
         let mut since = self
+            .live
             .recent_motion
             .iter()
             .skip_while(|(n, _)| *n < frame_number);
@@ -143,7 +167,7 @@ impl Analyzer {
     /// Takes in what the workers have sent since the last frame.
     pub(super) fn take_in_finished(&mut self) -> Result<(), BackendError> {
         loop {
-            let Some(lanes) = self.lanes.as_mut() else {
+            let Some(lanes) = self.live.lanes.as_mut() else {
                 return Ok(());
             };
             let Some(done) = lanes.each().into_iter().find_map(Worker::poll) else {
@@ -167,17 +191,18 @@ impl Analyzer {
         if let Some(mut found) = done.found {
             self.whole_frame_searched = true;
             let weak = std::mem::take(&mut found.pending_weak);
-            self.weak_to_recheck
+            self.live
+                .weak_to_recheck
                 .extend(weak.into_iter().map(|b| (done.frame_number, b)));
             if found.boxes.is_empty() {
                 return;
             }
-            match &mut self.arrived {
+            match &mut self.live.arrived {
                 Some((_, waiting)) => {
                     waiting.boxes.extend(found.boxes);
                     waiting.encodings.extend(found.encodings);
                 }
-                None => self.arrived = Some((done.frame_number, found)),
+                None => self.live.arrived = Some((done.frame_number, found)),
             }
         }
     }
@@ -194,7 +219,7 @@ impl Analyzer {
         faces: &mut RoundFaces,
         deadline: Option<Instant>,
     ) {
-        let Some((frame_number, mut found)) = self.arrived.take() else {
+        let Some((frame_number, mut found)) = self.live.arrived.take() else {
             return;
         };
         let frames_since = self.schedule.frames().saturating_sub(frame_number);
@@ -226,7 +251,7 @@ impl Analyzer {
         }
         found.boxes = boxes.collect();
         if !found.boxes.is_empty() {
-            self.arrived = Some((frame_number, found));
+            self.live.arrived = Some((frame_number, found));
         }
         faces.boxes.sort_by_key(|b| (b.x, b.y));
     }
@@ -259,6 +284,20 @@ impl Analyzer {
             .map(|b| (b, true))
     }
 
+    /// Weak detections waiting for motion go with the next quick job of the same shot that
+    /// has motion to check them with, where they are now.
+    fn weak_to_recheck_now(&mut self) -> Vec<FaceBox> {
+        let can_recheck = self.previous_motion.is_some()
+            && self.live.lanes.as_ref().is_some_and(Lanes::quick_free);
+        if !can_recheck {
+            return Vec::new();
+        }
+        std::mem::take(&mut self.live.weak_to_recheck)
+            .into_iter()
+            .filter_map(|(n, b)| self.followed_since(n, b))
+            .collect()
+    }
+
     /// Live mode: hands the quick lane this frame's full search (when there is one) and the
     /// encodings due, and the fine lane the search's upsampled pass when it is free. While the
     /// quick lane is searching, encodings alone go to a free fine lane, so a young track's next
@@ -270,23 +309,12 @@ impl Analyzer {
         search: Option<DetectionConfig>,
         mut encode: Vec<(TrackId, FaceBox)>,
     ) -> Result<(), BackendError> {
-        // Weak detections waiting for motion go with the next quick job of the same shot
-        // that has motion to check them with, where they are now.
-        let can_recheck =
-            self.previous_motion.is_some() && self.lanes.as_ref().is_some_and(Lanes::quick_free);
-        let recheck_weak: Vec<FaceBox> = if can_recheck {
-            std::mem::take(&mut self.weak_to_recheck)
-                .into_iter()
-                .filter_map(|(n, b)| self.followed_since(n, b))
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let recheck_weak = self.weak_to_recheck_now();
         if search.is_none() && encode.is_empty() && recheck_weak.is_empty() {
             return Ok(());
         }
         self.start_worker()?;
-        let Some(lanes) = &self.lanes else {
+        let Some(lanes) = &self.live.lanes else {
             return Ok(());
         };
         let (quick_free, fine_free) = (!lanes.quick.busy(), !lanes.fine.busy());
@@ -336,7 +364,7 @@ impl Analyzer {
             }
         };
         let (quick_job, fine_job) = (to_quick.map(job), to_fine.map(job));
-        let Some(lanes) = self.lanes.as_mut() else {
+        let Some(lanes) = self.live.lanes.as_mut() else {
             return Ok(());
         };
         if let Some(job) = fine_job {

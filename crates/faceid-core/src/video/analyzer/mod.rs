@@ -27,11 +27,11 @@
 //! Encodings of several faces run on several threads (`threads`); the order of results never
 //! depends on thread timing.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::detection::{DetectionConfig, DetectorKind, YUNET_SMALLEST_FACE, yunet_scale};
+use crate::detection::DetectorKind;
 use crate::encoding::Encoding;
 pub use crate::face_result::FaceResult;
 use crate::frame::FrameRef;
@@ -43,8 +43,14 @@ use crate::video::identity::{self, Evidence};
 use crate::video::motion::MotionMap;
 use crate::video::scene_cut::{self, SceneCutDetector};
 use crate::video::schedule::{Frame, Round, Schedule};
-use crate::video::search::{Found, Motion, Search, overlaps_any};
+use crate::video::search::{Motion, Search};
 use crate::video::tracker::{Observation, TrackId, Tracker, TrackerConfig};
+
+pub use config::{AnalyzerConfig, DEFAULT_WEAK_DETECTION_SCORE};
+pub use synchronous::{
+    FINE_PASS_THRESHOLD, MIN_FRAMES_BETWEEN_FINE_PASSES, fine_detection, smallest_detectable,
+    suggests_smaller_faces,
+};
 
 /// A followed face stays on screen (at its predicted place) through this many detection
 /// rounds that missed it: one blurry frame should not make a name blink.
@@ -61,115 +67,6 @@ const QUICK_VOTES: usize = 3;
 
 /// Vote weight of an "unknown" classification relative to a match (see `observe`).
 const UNKNOWN_VOTE_WEIGHT: f32 = 0.5;
-
-/// Default lowest HOG score of a *weak* detection (see [`AnalyzerConfig::weak_detection_score`]).
-/// dlib's own cut is 0; faces smeared by a fast pan score between -1 and 0 (measured on the
-/// sample clip: -0.44 to -0.97 for its fast leonard), while the background clutter that also
-/// scores there is never within the unknown distance of a known person.
-pub const DEFAULT_WEAK_DETECTION_SCORE: f64 = -1.0;
-
-/// Analysis settings.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AnalyzerConfig {
-    /// Detection.
-    pub detection: DetectionConfig,
-    /// Follow faces over frames and name tracks by votes. Off: every frame alone.
-    pub tracking: bool,
-    /// With tracking: look for the followed faces again (near where they are expected, a
-    /// cheap local detection) every this many frames (1 = every frame).
-    pub detection_interval: u32,
-    /// With tracking: run the full-frame detector (which finds new faces) every this many
-    /// frames, and at every hard cut.
-    pub full_detection_interval: u32,
-    /// With tracking: encode a track again every this many frames.
-    pub reencode_interval: u32,
-    /// With tracking: scene-cut sensitivity (see [`crate::video::scene_cut`]); 0 disables cut detection.
-    pub cut_threshold: f32,
-    /// Threads for encoding (1 = in the calling thread).
-    pub threads: usize,
-    /// Full-frame detections scoring below dlib's usual cut (0) but at least this are *weak*:
-    /// each is encoded, and kept only when it is recognised as a known person. Motion-blurred
-    /// faces of known people are found this way; strangers and clutter at such scores are
-    /// dropped. 0 turns it off.
-    pub weak_detection_score: f64,
-    /// With tracking: 0 for the synchronous mode; otherwise the live mode, in which a frame's
-    /// own work aims to stay within this many milliseconds (see the module documentation).
-    pub latency_budget_ms: u32,
-    /// Synchronous mode: where a thorough full detection suggests faces smaller than it can
-    /// find (see [`suggests_smaller_faces`]), look again once doubled ([`fine_detection`]).
-    pub find_small_faces: bool,
-}
-
-impl Default for AnalyzerConfig {
-    fn default() -> Self {
-        AnalyzerConfig {
-            detection: DetectionConfig::default(),
-            tracking: true,
-            detection_interval: 3,
-            full_detection_interval: 15,
-            reencode_interval: 20,
-            cut_threshold: scene_cut::DEFAULT_CUT_THRESHOLD,
-            threads: 2,
-            weak_detection_score: DEFAULT_WEAK_DETECTION_SCORE,
-            latency_budget_ms: 0,
-            find_small_faces: true,
-        }
-    }
-}
-
-/// The HOG detector's window: the smallest face it finds in the image it scans, pixels.
-const HOG_WINDOW: f64 = 80.0;
-
-/// The smallest face height, in frame pixels, a detection with `config` finds in a frame
-/// `width x height`.
-pub fn smallest_detectable(config: &DetectionConfig, width: usize, height: usize) -> f64 {
-    if config.detector == DetectorKind::Yunet {
-        return YUNET_SMALLEST_FACE / yunet_scale(width, height, config.upsample);
-    }
-    let scale = if config.detection_width > 0 && config.detection_width < width {
-        config.detection_width as f64 / width as f64
-    } else {
-        1.0
-    };
-    HOG_WINDOW / (scale * f64::from(1u32 << config.upsample.min(4)))
-}
-
-/// Whether a thorough full detection (with `config`) that found `found`, in a shot whose
-/// followed faces are at `followed`, suggests faces smaller than it can find: at a shot's
-/// start nothing at all (a wide shot whose faces are all too small), or a followed face
-/// smaller than it can find (so the finer pass found it before, and there may be more).
-///
-/// A face found near the limit (up to 1.25 times) is no reason: three of the bbt clip's 11
-/// shots start so, and looking finer there cost 20% of its frames per second for no face.
-pub fn suggests_smaller_faces(
-    found: &[FaceBox],
-    followed: &[FaceBox],
-    config: &DetectionConfig,
-    (width, height): (usize, usize),
-    shot_start: bool,
-) -> bool {
-    let limit = smallest_detectable(config, width, height);
-    (shot_start && found.is_empty()) || followed.iter().any(|b| f64::from(b.height) < limit)
-}
-
-/// Frames between two finer passes within a shot, at least (a shot's start always gets one
-/// when it opens on no face): bounds the cost (about 1 s each at 720p on 2 cores) of a long
-/// shot that keeps following small faces.
-pub const MIN_FRAMES_BETWEEN_FINE_PASSES: u64 = 60;
-
-/// The finer detection keeps windows scoring at least this (dlib's usual cut is 0): small
-/// faces score lower. Measured on a BTS clip of 24-60 px faces: faces under 40 px found 0.66
-/// at 0, 0.75 at -0.3, 0.75 at -0.5; boxes on no face 4 in all three, none on the bbt clip.
-pub const FINE_PASS_THRESHOLD: f64 = -0.3;
-
-/// The finer detection: `config` doubled once more (faceid-dlib caps the image it scans at
-/// 4096 x 2304 pixels, which a 1024-wide detection doubled twice just fits).
-pub fn fine_detection(config: &DetectionConfig) -> DetectionConfig {
-    DetectionConfig {
-        upsample: config.upsample + 1,
-        ..*config
-    }
-}
 
 /// Per-track data the tracker does not keep: its recent encodings (the evidence its name is
 /// decided from), and the face's look at its last detection.
@@ -224,18 +121,8 @@ pub struct Analyzer {
     /// previous frame of the same shot to show motion: looked at again, locally, on the next
     /// detection round (synchronous mode).
     pending_weak: Vec<FaceBox>,
-    /// Live mode: the worker threads (started on the first frame that needs them), and a full
-    /// search they finished, waiting for the next detection round.
-    lanes: Option<live::Lanes>,
-    /// Live mode: the track the next local round starts with.
-    local_search_start: usize,
-    arrived: Option<(u64, Found)>,
-    /// Live mode: the motion maps of this shot's last frames, by frame number, so that the
-    /// faces of a search that arrives late are followed to where they are now.
-    recent_motion: VecDeque<(u64, Arc<MotionMap>)>,
-    /// Live mode: weak detections of a worker's search that had no motion to check them (a
-    /// cut's, the first frame's), with the frame they were found on.
-    weak_to_recheck: Vec<(u64, FaceBox)>,
+    /// The live mode's own state (empty in the synchronous mode).
+    live: live::LiveState,
     /// The encodings added to tracks' evidence during the last `analyze`.
     encoded: Vec<TrackEncoding>,
     /// Frames analysed, and the one the last finer pass ran on.
@@ -265,11 +152,7 @@ impl Analyzer {
             motion: None,
             previous_motion: None,
             pending_weak: Vec::new(),
-            lanes: None,
-            local_search_start: 0,
-            arrived: None,
-            recent_motion: VecDeque::new(),
-            weak_to_recheck: Vec::new(),
+            live: live::LiveState::default(),
             encoded: Vec::new(),
             frames_analysed: 0,
             last_fine_pass: None,
@@ -283,8 +166,8 @@ impl Analyzer {
             self.cuts = SceneCutDetector::new(config.cut_threshold);
         }
         if config.latency_budget_ms == 0 {
-            self.lanes = None;
-            self.arrived = None;
+            self.live.lanes = None;
+            self.live.arrived = None;
         }
         self.schedule
             .set_intervals(config.detection_interval, config.full_detection_interval);
@@ -336,7 +219,7 @@ impl Analyzer {
         self.motion = None;
         self.previous_motion = None;
         self.pending_weak.clear();
-        self.arrived = None;
+        self.live.arrived = None;
     }
 
     /// Every face of the frame, left to right; an error when the backend failed on it (the
@@ -412,50 +295,6 @@ impl Analyzer {
             .collect())
     }
 
-    /// The finer detection's faces that the first one did not find, added to `found`.
-    fn add_small_faces(
-        &self,
-        frame: &FrameRef<'_>,
-        detection: &DetectionConfig,
-        found: &mut Found,
-    ) -> Result<(), BackendError> {
-        let fine = DetectionConfig {
-            adjust_threshold: FINE_PASS_THRESHOLD,
-            ..fine_detection(detection)
-        };
-        let extra = self.backend.detect(frame, &fine);
-        for (b, _) in extra {
-            if !overlaps_any(&b, &found.boxes) {
-                found.boxes.push(b);
-            }
-        }
-        found.boxes.sort_by_key(|b| (b.x, b.y));
-        Ok(())
-    }
-
-    /// Looks again, locally, for the weak detections a cut's (or the first frame's) detection
-    /// could not check for motion; confirmed ones join `faces`.
-    fn recheck_pending_weak(
-        &mut self,
-        frame: &FrameRef<'_>,
-        faces: &mut RoundFaces,
-    ) -> Result<(), BackendError> {
-        // The first frame's weak detections wait for the second: no motion to check yet.
-        if self.pending_weak.is_empty() || self.motion_pair().is_none() {
-            return Ok(());
-        }
-        let pending = std::mem::take(&mut self.pending_weak);
-        let Some(motion) = self.motion_pair() else {
-            return Ok(());
-        };
-        let mut weak = self.search().find_weak_again(frame, &pending);
-        weak.retain(|(b, _)| !overlaps_any(b, &faces.boxes));
-        self.search()
-            .confirm_weak(frame, weak, motion, &mut faces.boxes, &mut faces.encodings)?;
-        faces.boxes.sort_by_key(|b| (b.x, b.y));
-        Ok(())
-    }
-
     /// Where the face is in `frame` near `around`: the local detection overlapping it most.
     fn find_near(&self, frame: &FrameRef<'_>, around: FaceBox) -> Option<FaceBox> {
         let around = around.clipped(frame.width(), frame.height())?;
@@ -476,7 +315,7 @@ impl Analyzer {
         let tracks = self.tracker.tracks();
         let n = tracks.len();
         let start = if deadline.is_some() && n > 0 {
-            self.local_search_start % n
+            self.live.local_search_start % n
         } else {
             0
         };
@@ -494,7 +333,7 @@ impl Analyzer {
                 faces.boxes.push(b);
             }
         }
-        self.local_search_start = start + searched;
+        self.live.local_search_start = start + searched;
         faces
     }
 
@@ -610,15 +449,15 @@ impl Analyzer {
         let live = self.is_live();
         let cut = self.detect_cut(frame);
         self.take_in_finished()?;
-        let worker_free = self.lanes.as_ref().is_none_or(live::Lanes::quick_free);
+        let worker_free = self.live.lanes.as_ref().is_none_or(live::Lanes::quick_free);
         let following = !self.tracker.tracks().is_empty()
             || !self.pending_weak.is_empty()
-            || self.arrived.is_some();
+            || self.live.arrived.is_some();
         let round = self.schedule.next_with(Frame {
             cut,
             following,
             full_possible: !live || worker_free,
-            search_arrived: self.arrived.is_some(),
+            search_arrived: self.live.arrived.is_some(),
         });
         if live {
             self.remember_motion();
@@ -646,40 +485,11 @@ impl Analyzer {
             }
             // Synchronous: the full search here and now.
             (_, Some(detection)) if !live => {
-                self.pending_weak.clear();
-                let mut found = self.search().full(frame, detection, self.motion_pair())?;
-                let shot_start = cut || self.schedule.frames() == 1;
-                let followed: Vec<FaceBox> =
-                    self.tracker.tracks().iter().map(|t| t.face_box()).collect();
-                let fine_allowed = shot_start
-                    || self.last_fine_pass.is_none_or(|last| {
-                        self.frames_analysed - last >= MIN_FRAMES_BETWEEN_FINE_PASSES
-                    });
-                if self.config.find_small_faces
-                    && fine_allowed
-                    && round == (Round::Full { small_faces: true })
-                    && detection.detector != DetectorKind::Cnn
-                    && suggests_smaller_faces(
-                        &found.boxes,
-                        &followed,
-                        &detection,
-                        (frame.width(), frame.height()),
-                        shot_start,
-                    )
-                {
-                    self.last_fine_pass = Some(self.frames_analysed);
-                    self.add_small_faces(frame, &detection, &mut found)?;
-                }
-                self.pending_weak = found.pending_weak;
-                Some(RoundFaces {
-                    boxes: found.boxes,
-                    encodings: found.encodings,
-                    ..RoundFaces::default()
-                })
+                Some(self.full_search_here(frame, detection, round, cut)?)
             }
             // Live with nothing to follow: the full search goes to the worker, and this frame
             // is only predicted.
-            (_, Some(_)) if self.tracker.tracks().is_empty() && self.arrived.is_none() => {
+            (_, Some(_)) if self.tracker.tracks().is_empty() && self.live.arrived.is_none() => {
                 self.tracker.predict();
                 None
             }
@@ -692,45 +502,57 @@ impl Analyzer {
                 self.recheck_pending_weak(frame, faces)?;
             }
         }
-        let mut encode_later = Vec::new();
-        if let Some(mut faces) = faces {
-            let searched = faces.boxes.len();
-            faces.boxes.extend(faces.unsearched.iter().copied());
-            let ids = self.tracker.update(&faces.boxes);
-            faces.boxes.truncate(searched);
-            self.follow_missed_by_appearance(frame);
-            for (id, rect) in ids.iter().zip(&faces.boxes) {
-                if let Some(id) = id {
-                    self.track_info.entry(*id).or_default().template =
-                        AppearanceTemplate::capture(frame, rect);
-                    if let Some(v) = faces.velocities.get(rect) {
-                        self.tracker.seed_velocity(*id, *v);
-                    }
-                }
-            }
-            let due = self.due_for_encoding(&ids, &faces);
-            let (ready, missing): (Vec<_>, Vec<_>) = due
-                .into_iter()
-                .partition(|(_, b)| faces.encodings.contains_key(b));
-            for (id, b) in ready {
-                self.observe(id, b, faces.encodings[&b]);
-            }
-            if live {
-                encode_later = missing;
-            } else {
-                let boxes: Vec<FaceBox> = missing.iter().map(|(_, b)| *b).collect();
-                let encodings = self.search().encode(frame, &boxes)?;
-                for ((id, b), e) in missing.iter().zip(encodings) {
-                    self.observe(*id, *b, e);
-                }
-            }
-        }
+        let encode_later = match faces {
+            Some(faces) => self.follow_and_encode(frame, faces, live)?,
+            None => Vec::new(),
+        };
         if live {
             self.submit(frame, search, encode_later)?;
         }
         let live_ids: Vec<TrackId> = self.tracker.tracks().iter().map(|t| t.id).collect();
         self.track_info.retain(|id, _| live_ids.contains(id));
         Ok(self.report(frame))
+    }
+
+    /// The round's faces become tracks (updated, captured, given a speed); the tracks due an
+    /// encoding get one, from the round when it made one, else here (synchronous) or, returned,
+    /// on the worker (live).
+    fn follow_and_encode(
+        &mut self,
+        frame: &FrameRef<'_>,
+        mut faces: RoundFaces,
+        live: bool,
+    ) -> Result<Vec<(TrackId, FaceBox)>, BackendError> {
+        let searched = faces.boxes.len();
+        faces.boxes.extend(faces.unsearched.iter().copied());
+        let ids = self.tracker.update(&faces.boxes);
+        faces.boxes.truncate(searched);
+        self.follow_missed_by_appearance(frame);
+        for (id, rect) in ids.iter().zip(&faces.boxes) {
+            if let Some(id) = id {
+                self.track_info.entry(*id).or_default().template =
+                    AppearanceTemplate::capture(frame, rect);
+                if let Some(v) = faces.velocities.get(rect) {
+                    self.tracker.seed_velocity(*id, *v);
+                }
+            }
+        }
+        let due = self.due_for_encoding(&ids, &faces);
+        let (ready, missing): (Vec<_>, Vec<_>) = due
+            .into_iter()
+            .partition(|(_, b)| faces.encodings.contains_key(b));
+        for (id, b) in ready {
+            self.observe(id, b, faces.encodings[&b]);
+        }
+        if live {
+            return Ok(missing);
+        }
+        let boxes: Vec<FaceBox> = missing.iter().map(|(_, b)| *b).collect();
+        let encodings = self.search().encode(frame, &boxes)?;
+        for ((id, b), e) in missing.iter().zip(encodings) {
+            self.observe(*id, *b, e);
+        }
+        Ok(Vec::new())
     }
 
     /// The faces seen at the last detection that have been encoded, named together: two faces
@@ -768,6 +590,8 @@ fn overlapping_most(found: impl Iterator<Item = FaceBox>, around: &FaceBox) -> O
         .max_by(|a, b| a.iou(around).total_cmp(&b.iou(around)))
 }
 
+mod config;
 mod live;
+mod synchronous;
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use super::*;
+use crate::detection::DetectionConfig;
 use crate::encoding::ENCODING_DIM;
 use crate::frame::PixelLayout;
 use crate::model::{Model, Sample, TrainOptions};
