@@ -115,8 +115,9 @@ def parse_obs(run):
                         if re.search(r"\sERROR\s+\S+\s+\S+:\d+:", l)
                         or re.search(r"(GStreamer|GLib-GObject|GLib)[\w-]*-CRITICAL", l)]
     r["gst_warnings"] = sum(1 for l in out.splitlines() if re.search(r"\sWARN\s+\S+\s+\S+:\d+:", l))
-    # OBS 29 sometimes crashes while quitting, after the recording stopped (seen: a segfault in
-    # libQt5Gui after "QWidget::repaint: Recursive repaint detected"); the profile is then lost.
+    # OBS 29 sometimes crashes or hangs while quitting, after the recording stopped: its SIGINT
+    # handler calls Qt (see README.md, "Known: OBS 29 can hang or crash while quitting"); the
+    # profile is then lost.
     m = re.search(r"^(Segmentation fault|Aborted|Bus error|Killed)\b.*$", out, re.M)
     r["crash"] = m[0] if m else None
     recs = sorted(glob(os.path.join(run, "*.mkv")))
