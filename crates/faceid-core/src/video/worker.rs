@@ -14,7 +14,6 @@
 //! in a job is caught and comes back as that job's error; if the thread is gone, every later
 //! poll says so.
 
-use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +21,7 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 
 use crate::detection::{DetectionConfig, DetectorKind};
 use crate::encoding::Encoding;
-use crate::frame::{FrameRef, OwnedFrame};
+use crate::frame::OwnedFrame;
 use crate::geometry::FaceBox;
 use crate::model::Classifier;
 use crate::video::backend::{BackendError, BackendFactory, FaceBackend};
@@ -223,7 +222,7 @@ pub fn passes(
 }
 
 /// Runs `job`, sending each pass's new faces with `send` (false: nobody listens any more);
-/// stops between passes and between faces when its shot is no longer `still_wanted`.
+/// stops between passes when its shot is no longer `still_wanted`.
 fn run(
     backend: &dyn FaceBackend,
     job: Job,
@@ -281,12 +280,7 @@ fn run(
             // Weak detections with no motion to check them (a cut's, the first frame's) go
             // back to the analyzer, which hands them to a later job (`recheck_weak`).
             found.boxes.retain(|b| !overlaps_any(b, &sent));
-            let wanted = || still_wanted(job.shot);
-            let Some(encodings) =
-                encode_while_wanted(&search, &frame, &found.boxes, &found.encodings, &wanted)?
-            else {
-                break;
-            };
+            let encodings = search.encode_reusing(&frame, &found.boxes, &found.encodings)?;
             found.encodings = found.boxes.iter().copied().zip(encodings).collect();
             sent.extend(found.boxes.iter().copied());
             let worth_sending = !found.boxes.is_empty() || !found.pending_weak.is_empty();
@@ -300,9 +294,7 @@ fn run(
     } else {
         Vec::new()
     };
-    let wanted = || still_wanted(job.shot);
-    let encodings =
-        encode_while_wanted(&search, &frame, &boxes, &HashMap::new(), &wanted)?.unwrap_or_default();
+    let encodings = search.encode(&frame, &boxes)?;
     let encodings = job
         .encode
         .iter()
@@ -311,27 +303,6 @@ fn run(
         .collect();
     send(message(None, encodings, true));
     Ok(())
-}
-
-/// [`Search::encode_reusing`], as many faces at a time as the search has threads, giving up
-/// (`None`) once the job is no longer `wanted`: a cut, or the element stopping (which joins this
-/// thread), waits for one face's encoding rather than every face's. The encodings are the same
-/// as in one call.
-fn encode_while_wanted(
-    search: &Search<'_>,
-    frame: &FrameRef<'_>,
-    boxes: &[FaceBox],
-    known: &HashMap<FaceBox, Encoding>,
-    wanted: &dyn Fn() -> bool,
-) -> Result<Option<Vec<Encoding>>, BackendError> {
-    let mut encodings = Vec::with_capacity(boxes.len());
-    for chunk in boxes.chunks(search.threads.max(1)) {
-        if !wanted() {
-            return Ok(None);
-        }
-        encodings.extend(search.encode_reusing(frame, chunk, known)?);
-    }
-    Ok(Some(encodings))
 }
 
 /// Linux: `nice` for this thread and the threads it starts (detection strips, encoders).
@@ -349,87 +320,6 @@ fn lower_priority(nice: i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encoding::ENCODING_DIM;
-    use crate::frame::PixelLayout;
-    use crate::model::{Model, Sample, TrainOptions};
-
-    /// Encodes each face as its box's x, counting the faces it was asked for.
-    struct CountingEncoder(Arc<AtomicU64>);
-
-    impl FaceBackend for CountingEncoder {
-        fn detect(&self, _: &FrameRef<'_>, _: &DetectionConfig) -> Vec<(FaceBox, f32)> {
-            Vec::new()
-        }
-        fn detect_near(&self, _: &FrameRef<'_>, _: FaceBox, _: f64) -> Vec<(FaceBox, f32)> {
-            Vec::new()
-        }
-        fn encode(
-            &self,
-            _: &FrameRef<'_>,
-            boxes: &[FaceBox],
-            _: usize,
-        ) -> Result<Vec<Encoding>, BackendError> {
-            self.0.fetch_add(boxes.len() as u64, Ordering::SeqCst);
-            Ok(boxes
-                .iter()
-                .map(|b| {
-                    let mut e = [0.0; ENCODING_DIM];
-                    e[0] = b.x as f32;
-                    e
-                })
-                .collect())
-        }
-        fn for_worker(&self) -> BackendFactory {
-            let count = self.0.clone();
-            Box::new(move || Box::new(CountingEncoder(count)))
-        }
-    }
-
-    #[test]
-    fn encodings_stop_between_faces_once_the_job_is_not_wanted() {
-        let samples = (0..2)
-            .map(|label| Sample {
-                label,
-                encoding: crate::test_support::person_photo(label as f32, label),
-                source: format!("{label}"),
-                motion_blurred: None,
-            })
-            .collect();
-        let encoder = crate::test_support::encoder("fake.dat");
-        let model = Model::train(
-            vec!["amy".into(), "raj".into()],
-            samples,
-            encoder,
-            &TrainOptions::default(),
-        )
-        .unwrap();
-        let classifier = Classifier::new(&model);
-        let count = Arc::new(AtomicU64::new(0));
-        let backend = CountingEncoder(count.clone());
-        let search = Search {
-            backend: &backend,
-            classifier: &classifier,
-            threads: 2,
-            weak_score: 0.0,
-        };
-        let pixels = vec![0u8; 64 * 64 * 4];
-        let frame = FrameRef::new(&pixels, 64, 64, 256, PixelLayout::Bgrx).unwrap();
-        let boxes: Vec<FaceBox> = (0..5).map(|x| FaceBox::new(x, 0, 10, 10)).collect();
-        let known = HashMap::from([(boxes[1], [7.0; ENCODING_DIM])]);
-        let all = encode_while_wanted(&search, &frame, &boxes, &known, &|| true)
-            .unwrap()
-            .unwrap();
-        assert_eq!(all, search.encode_reusing(&frame, &boxes, &known).unwrap());
-        // Wanted until the first two faces (one of them known) are done: the other three are
-        // never encoded.
-        count.store(0, Ordering::SeqCst);
-        let wanted = || count.load(Ordering::SeqCst) < 1;
-        assert_eq!(
-            encode_while_wanted(&search, &frame, &boxes, &known, &wanted).unwrap(),
-            None
-        );
-        assert_eq!(count.load(Ordering::SeqCst), 1, "face 0 only (1 was known)");
-    }
 
     #[test]
     fn a_full_search_goes_coarse_to_fine_with_the_small_faces_on_the_fine_lane() {
