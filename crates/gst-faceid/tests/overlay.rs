@@ -864,3 +864,23 @@ fn a_photo_is_named_or_the_user_is_told_to_set_latency_budget_0() {
         assert!(warnings.is_empty(), "{warnings:?}");
     }
 }
+
+/// A stream that is not live, played live (`latency-budget` set, a clock-synced sink), waits
+/// for the weights while it prerolls, so its first frame is looked at: with YuNet, whose
+/// search of a cut or a first frame runs in the streaming thread, even a stream of three
+/// frames is searched. Before, the first half second's frames passed unnamed while the weights
+/// were read, and this stream ended with the "nothing was searched" warning.
+#[test]
+fn a_stream_played_live_waits_for_the_weights_while_it_prerolls() {
+    init();
+    let pipeline = launch(&format!(
+        "filesrc location={} ! decodebin ! imagefreeze num-buffers=3 ! videoconvert ! video/x-raw,framerate=30/1 ! faceidoverlay model={} latency-budget=33 detector=yunet ! fakesink sync=true",
+        samples()
+            .join("fr_examples/_group/obama_and_biden.jpg")
+            .display(),
+        bbt_model().display()
+    ));
+    let result = run(&pipeline);
+    assert!(result.error.is_none(), "{:?}", result.error);
+    assert!(result.warnings.is_empty(), "{:?}", result.warnings);
+}

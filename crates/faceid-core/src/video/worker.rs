@@ -199,6 +199,14 @@ pub fn passes(
     detection: DetectionConfig,
     frame_width: usize,
 ) -> (Vec<DetectionConfig>, Option<DetectionConfig>) {
+    if detection.detector == DetectorKind::Yunet {
+        // The whole frame (one run) first; the tiles, which find the small faces, after.
+        let whole = DetectionConfig {
+            upsample: 0,
+            ..detection
+        };
+        return (vec![whole], (detection.upsample > 0).then_some(detection));
+    }
     if detection.detector != DetectorKind::Hog {
         return (vec![detection], None);
     }
@@ -344,5 +352,17 @@ mod tests {
             ..d
         };
         assert_eq!(passes(cnn, 1280), (vec![cnn], None));
+    }
+
+    #[test]
+    fn a_yunet_search_looks_at_the_whole_frame_first_and_its_tiles_on_the_fine_lane() {
+        let d = DetectionConfig {
+            detector: DetectorKind::Yunet,
+            upsample: 1,
+            ..DetectionConfig::default()
+        };
+        let whole = DetectionConfig { upsample: 0, ..d };
+        assert_eq!(passes(d, 1280), (vec![whole], Some(d)));
+        assert_eq!(passes(whole, 1280), (vec![whole], None));
     }
 }

@@ -1,6 +1,7 @@
 //! faceidoverlay's own time a frame, as a live host sees it: from the buffer entering its sink
 //! pad to it leaving its source pad (the element works in place, in the streaming thread, so
-//! the two probes run on the same thread around exactly its work).
+//! the two probes run on the same thread around exactly its work). Frames of the preroll are
+//! not counted.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,8 +27,13 @@ impl FrameTimes {
                 .ok_or_else(|| format!("faceidoverlay has no {name} pad"))
         };
         let t = times.clone();
-        pad("sink")?.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-            lock(&t).entered = Some(Instant::now());
+        pad("sink")?.add_probe(gst::PadProbeType::BUFFER, move |pad, _| {
+            // A frame that arrives while the pipeline prerolls (its clock not running yet) may
+            // wait for the weights: it is nobody's late frame, and is not counted.
+            let playing = pad
+                .parent_element()
+                .is_some_and(|e| e.current_state() == gst::State::Playing);
+            lock(&t).entered = playing.then(Instant::now);
             gst::PadProbeReturn::Ok
         });
         let t = times.clone();

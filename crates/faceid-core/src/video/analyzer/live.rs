@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::detection::DetectionConfig;
+use crate::detection::{DetectionConfig, DetectorKind};
 use crate::frame::{FrameRef, OwnedFrame};
 use crate::geometry::FaceBox;
 use crate::video::backend::BackendError;
@@ -177,6 +177,43 @@ impl Analyzer {
         }
     }
 
+    /// Whether this frame's full search runs in the calling thread: with YuNet (one run of
+    /// ~12 ms on the whole frame at 720p, measured in the running element on this project's
+    /// 2-core machine) when no face is followed (a cut, the start), so no local search shares
+    /// the frame's budget. A cut's faces are then found on the cut's own frame, and only their
+    /// encodings and the tiles (small faces) go to the workers.
+    pub(super) fn searches_in_stream(&self) -> bool {
+        self.config.detection.detector == DetectorKind::Yunet
+            && self.tracker.tracks().is_empty()
+            && self.live.arrived.is_none()
+    }
+
+    /// The full search in the calling thread (see [`Analyzer::searches_in_stream`]): YuNet on
+    /// the whole frame fitted into its input. Its weak detections are checked for motion by a
+    /// later worker job, as a worker's search's are: recognising them here would take an
+    /// encoding's time.
+    pub(super) fn full_search_in_stream(
+        &mut self,
+        frame: &FrameRef<'_>,
+        detection: DetectionConfig,
+    ) -> Result<RoundFaces, BackendError> {
+        let whole = DetectionConfig {
+            upsample: 0,
+            ..detection
+        };
+        let found = self.search().full(frame, whole, None)?;
+        self.whole_frame_searched = true;
+        let n = self.schedule.frames();
+        self.live
+            .weak_to_recheck
+            .extend(found.pending_weak.iter().map(|b| (n, *b)));
+        Ok(RoundFaces {
+            boxes: found.boxes,
+            encodings: found.encodings,
+            ..RoundFaces::default()
+        })
+    }
+
     /// A worker's result: encodings go to their tracks at once; a full search waits for the
     /// next detection round. Results of an earlier shot are dropped.
     pub(super) fn take_in(&mut self, done: Done) {
@@ -298,8 +335,9 @@ impl Analyzer {
             .collect()
     }
 
-    /// Live mode: hands the quick lane this frame's full search (when there is one) and the
-    /// encodings due, and the fine lane the search's upsampled pass when it is free. While the
+    /// Live mode: hands the quick lane this frame's full search (when there is one, and it was
+    /// not `searched_here`) and the encodings due, and the fine lane the search's upsampled
+    /// pass when it is free. While the
     /// quick lane is searching, encodings alone go to a free fine lane, so a young track's next
     /// looks do not wait for the search. What each lane takes is decided before the frame is
     /// copied, and the copy is made once.
@@ -307,6 +345,7 @@ impl Analyzer {
         &mut self,
         frame: &FrameRef<'_>,
         search: Option<DetectionConfig>,
+        searched_here: bool,
         mut encode: Vec<(TrackId, FaceBox)>,
     ) -> Result<(), BackendError> {
         let recheck_weak = self.weak_to_recheck_now();
@@ -319,6 +358,12 @@ impl Analyzer {
         };
         let (quick_free, fine_free) = (!lanes.quick.busy(), !lanes.fine.busy());
         let (quick, fine) = match search {
+            // The whole frame was searched here: its tiles (the small faces) go to the fine
+            // lane, unless the faces found need it for their encodings (the quick lane busy).
+            Some(d) if searched_here && (quick_free || encode.is_empty()) => {
+                (Vec::new(), worker::passes(d, frame.width()).1)
+            }
+            Some(_) if searched_here => (Vec::new(), None),
             Some(d) => worker::passes(d, frame.width()),
             None => (Vec::new(), None),
         };

@@ -453,10 +453,11 @@ impl Analyzer {
         let following = !self.tracker.tracks().is_empty()
             || !self.pending_weak.is_empty()
             || self.live.arrived.is_some();
+        let in_stream = live && self.searches_in_stream();
         let round = self.schedule.next_with(Frame {
             cut,
             following,
-            full_possible: !live || worker_free,
+            full_possible: !live || worker_free || in_stream,
             search_arrived: self.live.arrived.is_some(),
         });
         if live {
@@ -487,6 +488,10 @@ impl Analyzer {
             (_, Some(detection)) if !live => {
                 Some(self.full_search_here(frame, detection, round, cut)?)
             }
+            // Live with YuNet and nothing followed (a cut, the start): here too.
+            (_, Some(detection)) if in_stream => {
+                Some(self.full_search_in_stream(frame, detection)?)
+            }
             // Live with nothing to follow: the full search goes to the worker, and this frame
             // is only predicted.
             (_, Some(_)) if self.tracker.tracks().is_empty() && self.live.arrived.is_none() => {
@@ -507,7 +512,7 @@ impl Analyzer {
             None => Vec::new(),
         };
         if live {
-            self.submit(frame, search, encode_later)?;
+            self.submit(frame, search, in_stream, encode_later)?;
         }
         let live_ids: Vec<TrackId> = self.tracker.tracks().iter().map(|t| t.id).collect();
         self.track_info.retain(|id, _| live_ids.contains(id));

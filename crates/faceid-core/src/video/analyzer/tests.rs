@@ -387,6 +387,44 @@ fn live_mode_never_waits_for_the_full_detection_and_runs_it_on_the_worker() {
     );
 }
 
+#[test]
+fn live_mode_with_yunet_finds_a_cuts_faces_on_its_own_frame_and_names_them_when_encoded() {
+    let backend = FakeBackend::new(|n| {
+        if n < 10 {
+            vec![face(20, AMY)]
+        } else {
+            vec![face(20, RAJ), face(120, AMY)]
+        }
+    });
+    let config = AnalyzerConfig {
+        latency_budget_ms: 33,
+        detection: DetectionConfig {
+            detector: DetectorKind::Yunet,
+            ..DetectionConfig::default()
+        },
+        ..AnalyzerConfig::default()
+    };
+    let mut a = Analyzer::new(Box::new(backend.clone()), classifier(), config);
+    for n in 0..10 {
+        run(&mut a, n, 40).unwrap();
+        a.wait_for_worker().unwrap();
+    }
+    // The cut: its whole frame is searched here, in the calling thread, with no upsampling
+    // (the tiles go to a worker); the faces are shown once their encodings are back.
+    backend.log().full_detections.clear();
+    backend.log().upsamples.clear();
+    assert!(run(&mut a, 10, 200).unwrap().is_empty());
+    let here = std::thread::current().name().unwrap_or("").to_string();
+    {
+        let log = backend.log();
+        assert_eq!(log.full_detections[0], (10, here));
+        assert_eq!(log.upsamples[0], 0);
+    }
+    a.wait_for_worker().unwrap();
+    let r = run(&mut a, 11, 200).unwrap();
+    assert_eq!(names(&r), vec![Some("raj".into()), Some("amy".into())]);
+}
+
 /// A face sharp on frame 0 (the worker's search) and smeared from frame 1 on, `dx` px right of
 /// where it was: under dlib's cut, above the weak-detection score.
 fn soft_after_the_search(n: u32, dx: i32) -> Vec<FakeFace> {
