@@ -48,6 +48,9 @@ pub struct Job {
     pub recheck_weak: Vec<FaceBox>,
     /// Faces of tracks to encode.
     pub encode: Vec<(TrackId, FaceBox)>,
+    /// Faces the streaming thread already found on this frame: the passes neither encode nor
+    /// send them again.
+    pub found_before: Vec<FaceBox>,
     pub classifier: Arc<Classifier>,
     pub threads: usize,
     pub weak_score: f64,
@@ -266,7 +269,7 @@ fn run(
     {
         let passes = &job.passes;
         let motion = &job.motion;
-        let mut sent: Vec<FaceBox> = Vec::new();
+        let mut sent: Vec<FaceBox> = job.found_before.clone();
         for (i, pass) in passes.iter().enumerate() {
             if !still_wanted(job.shot) {
                 break;

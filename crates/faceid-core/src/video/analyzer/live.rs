@@ -267,6 +267,12 @@ impl Analyzer {
                 Some((b, false))
             } else {
                 let now = self.followed_since(frame_number, b).unwrap_or(b);
+                // A face this round already has (the quick pass's, followed since) needs no
+                // local search: with YuNet each costs a run of the network.
+                let had = |f: &FaceBox| f.iou(&now) > 0.5;
+                if faces.boxes.iter().any(had) || faces.unsearched.iter().any(had) {
+                    continue;
+                }
                 self.find_arrived_again(frame, now)
             };
             if let Some((now, weak)) = now {
@@ -335,9 +341,9 @@ impl Analyzer {
             .collect()
     }
 
-    /// Live mode: hands the quick lane this frame's full search (when there is one, and it was
-    /// not `searched_here`) and the encodings due, and the fine lane the search's upsampled
-    /// pass when it is free. While the
+    /// Live mode: hands the quick lane this frame's full search (when there is one, and the
+    /// streaming thread did not search the frame: `found_here`) and the encodings due, and the
+    /// fine lane the search's upsampled pass when it is free. While the
     /// quick lane is searching, encodings alone go to a free fine lane, so a young track's next
     /// looks do not wait for the search. What each lane takes is decided before the frame is
     /// copied, and the copy is made once.
@@ -345,7 +351,7 @@ impl Analyzer {
         &mut self,
         frame: &FrameRef<'_>,
         search: Option<DetectionConfig>,
-        searched_here: bool,
+        found_here: Option<Vec<FaceBox>>,
         mut encode: Vec<(TrackId, FaceBox)>,
     ) -> Result<(), BackendError> {
         let recheck_weak = self.weak_to_recheck_now();
@@ -357,6 +363,7 @@ impl Analyzer {
             return Ok(());
         };
         let (quick_free, fine_free) = (!lanes.quick.busy(), !lanes.fine.busy());
+        let searched_here = found_here.is_some();
         let (quick, fine) = match search {
             // The whole frame was searched here: its tiles (the small faces) go to the fine
             // lane, unless the faces found need it for their encodings (the quick lane busy).
@@ -403,6 +410,7 @@ impl Analyzer {
                 motion,
                 recheck_weak,
                 encode,
+                found_before: found_here.clone().unwrap_or_default(),
                 classifier: self.classifier.clone(),
                 threads: self.config.threads,
                 weak_score,

@@ -507,12 +507,16 @@ impl Analyzer {
                 self.recheck_pending_weak(frame, faces)?;
             }
         }
+        let found_here = faces
+            .as_ref()
+            .filter(|_| in_stream)
+            .map(|f| f.boxes.clone());
         let encode_later = match faces {
             Some(faces) => self.follow_and_encode(frame, faces, live)?,
             None => Vec::new(),
         };
         if live {
-            self.submit(frame, search, in_stream, encode_later)?;
+            self.submit(frame, search, found_here, encode_later)?;
         }
         let live_ids: Vec<TrackId> = self.tracker.tracks().iter().map(|t| t.id).collect();
         self.track_info.retain(|id, _| live_ids.contains(id));
