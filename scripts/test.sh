@@ -11,6 +11,8 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 G_DEBUG=fatal_warnings cargo test --locked --workspace --all-targets 2>&1 | tee "$log"
+# --all-targets leaves out the examples in the documentation: they are compiled and run here.
+cargo test --locked --workspace --doc 2>&1 | tee -a "$log"
 scripts/fuzz.sh "${FACEID_FUZZ_SECONDS:-30}"
 # faceidoverlay in real OBS Studio (tests/obs/): lagged frames, GStreamer errors, names in the
 # recording. OBS 29 itself has crashed while quitting now and then (also with `identity`), so a
