@@ -56,6 +56,17 @@ pub struct DetectionConfig {
     pub adjust_threshold: f64,
 }
 
+impl DetectionConfig {
+    /// The same detection without upsampling: HOG's plain pass; YuNet's whole frame fitted
+    /// into its input, in one run, without the tiles.
+    pub fn without_upsampling(self) -> DetectionConfig {
+        DetectionConfig {
+            upsample: 0,
+            ..self
+        }
+    }
+}
+
 impl Default for DetectionConfig {
     fn default() -> Self {
         DetectionConfig {

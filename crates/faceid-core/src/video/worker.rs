@@ -195,40 +195,29 @@ fn stopped() -> BackendError {
 }
 
 /// The passes of a full search with `detection` in a frame `frame_width` wide, coarse to
-/// fine: the quick lane's (the coarse width, then the detection width without upsampling) and
-/// the fine lane's (upsampled, when asked for). Only passes that differ; the CNN detector in
-/// one quick pass.
+/// fine: the quick lane's (for HOG the coarse width first; then the detection without
+/// upsampling: YuNet's whole frame in one run) and the fine lane's (upsampled: HOG's finer
+/// pass, YuNet's tiles; when asked for). Only passes that differ; the CNN detector in one
+/// quick pass.
 pub fn passes(
     detection: DetectionConfig,
     frame_width: usize,
 ) -> (Vec<DetectionConfig>, Option<DetectionConfig>) {
-    if detection.detector == DetectorKind::Yunet {
-        // The whole frame (one run) first; the tiles, which find the small faces, after.
-        let whole = DetectionConfig {
-            upsample: 0,
-            ..detection
-        };
-        return (vec![whole], (detection.upsample > 0).then_some(detection));
-    }
-    if detection.detector != DetectorKind::Hog {
+    if detection.detector == DetectorKind::Cnn {
         return (vec![detection], None);
     }
+    let mut out = Vec::new();
     let width = match detection.detection_width {
         0 => frame_width,
         w => w.min(frame_width),
     };
-    let mut out = Vec::new();
-    if width > COARSE_WIDTH {
+    if detection.detector == DetectorKind::Hog && width > COARSE_WIDTH {
         out.push(DetectionConfig {
             detection_width: COARSE_WIDTH,
-            upsample: 0,
-            ..detection
+            ..detection.without_upsampling()
         });
     }
-    out.push(DetectionConfig {
-        upsample: 0,
-        ..detection
-    });
+    out.push(detection.without_upsampling());
     (out, (detection.upsample > 0).then_some(detection))
 }
 

@@ -87,23 +87,27 @@ impl FaceIdOverlay {
         pts: Option<gst::ClockTime>,
         out: &mut Vec<Post>,
     ) -> Result<Option<State>, gst::FlowError> {
-        let stream = self.stream(self.upstream_is_live(), loading.info.as_ref());
-        let live = *loading
-            .live
-            .get_or_insert_with(|| settings.tracking && settings.latency_budget_ms(&stream) > 0);
+        let live = *loading.live.get_or_insert_with(|| {
+            let stream = self.stream(self.upstream_is_live(), loading.info.as_ref());
+            settings.tracking && settings.latency_budget_ms(&stream) > 0
+        });
         // A stream from a file, played live (latency-budget set), waits for the weights while
         // it prerolls: its clock has not started, so no frame is late yet, and its first
         // frames are named. A live source's frames come only once playing, and still pass.
-        let prerolling = !stream.live_source
-            && !stream.variable_framerate
-            && self.obj().current_state() < gst::State::Playing;
+        // (The state first: once playing, no latency query is made for each frame.)
+        let prerolling = || {
+            self.obj().current_state() < gst::State::Playing && {
+                let stream = self.stream(self.upstream_is_live(), loading.info.as_ref());
+                !stream.live_source && !stream.variable_framerate
+            }
+        };
         let stopped = || {
             Err(gst::error_msg!(
                 gst::CoreError::Failed,
                 ("The thread reading the dlib weights stopped")
             ))
         };
-        let result = if live && !prerolling {
+        let result = if live && !prerolling() {
             match loading.ready.try_recv() {
                 Ok(result) => result,
                 Err(TryRecvError::Empty) => {

@@ -183,9 +183,12 @@ impl Analyzer {
     /// the frame's budget. A cut's faces are then found on the cut's own frame, and only their
     /// encodings and the tiles (small faces) go to the workers.
     pub(super) fn searches_in_stream(&self) -> bool {
-        self.config.detection.detector == DetectorKind::Yunet
-            && self.tracker.tracks().is_empty()
-            && self.live.arrived.is_none()
+        self.config.detection.detector == DetectorKind::Yunet && self.follows_nothing()
+    }
+
+    /// Whether no face is followed: no track, and no worker's search waiting to be taken in.
+    pub(super) fn follows_nothing(&self) -> bool {
+        self.tracker.tracks().is_empty() && self.live.arrived.is_none()
     }
 
     /// The full search in the calling thread (see [`Analyzer::searches_in_stream`]): YuNet on
@@ -197,11 +200,9 @@ impl Analyzer {
         frame: &FrameRef<'_>,
         detection: DetectionConfig,
     ) -> Result<RoundFaces, BackendError> {
-        let whole = DetectionConfig {
-            upsample: 0,
-            ..detection
-        };
-        let found = self.search().full(frame, whole, None)?;
+        let found = self
+            .search()
+            .full(frame, detection.without_upsampling(), None)?;
         self.whole_frame_searched = true;
         let n = self.schedule.frames();
         self.live

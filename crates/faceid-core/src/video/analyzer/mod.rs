@@ -494,7 +494,7 @@ impl Analyzer {
             }
             // Live with nothing to follow: the full search goes to the worker, and this frame
             // is only predicted.
-            (_, Some(_)) if self.tracker.tracks().is_empty() && self.live.arrived.is_none() => {
+            (_, Some(_)) if self.follows_nothing() => {
                 self.tracker.predict();
                 None
             }
